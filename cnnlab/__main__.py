@@ -1,0 +1,43 @@
+"""Command line: ``python -m cnnlab <command> ...`` (also installed as ``cnnlab``).
+
+Each command lives in its own module, which defines ``configure_parser(parser)`` and
+``main(args) -> int``; the module is imported only when its command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "exercises": ("cnnlab.exercises", "generate exercises/ from solutions/ (or --check)"),
+    "notebooks": ("cnnlab.course", "execute notebooks in place (to commit them executed)"),
+    "course": ("cnnlab.course", "run every notebook with papermill and render handouts"),
+    "train": ("cnnlab.train_cli", "train a registered model on a dataset"),
+    "bench": ("cnnlab.bench", "benchmark our training loop against a DataLoader loop"),
+    "models": ("cnnlab.cost", "list the model zoo or print one model's cost table"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m cnnlab", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(_module=module)
+        mod = importlib.import_module(module)
+        configure = getattr(mod, f"configure_{name}_parser", None) or mod.configure_parser
+        configure(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    mod = importlib.import_module(args._module)
+    run = getattr(mod, f"main_{args.command}", None) or mod.main
+    return int(run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,306 @@
+"""Running the course: execute notebooks in place, and render the papermill handouts.
+
+``python -m cnnlab notebooks`` re-executes ``notebooks/`` and ``solutions/`` in place (how the
+committed, executed copies that nbval checks are made). ``python -m cnnlab course`` runs every
+lecture notebook with papermill on a profile into ``build/notebooks/`` and renders each to an
+offline HTML handout in ``build/handouts/`` (MathJax and the widget renderer are bundled from
+npm next to the handouts, so math and sliders show without a network), printing wall times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from cnnlab.profiles import check_profile
+
+KERNEL = "python3"
+# npm packages that make a handout work offline, and the file each URL points at.
+ASSETS: dict[str, tuple[str, str]] = {
+    "mathjax": ("mathjax@2.7.9", "MathJax.js?config=TeX-AMS_HTML-full,Safe"),
+    "html-manager": ("@jupyter-widgets/html-manager@1.0.15", "dist/embed-amd.js"),
+    "requirejs": ("requirejs@2.3.7", "require.js"),
+}
+_VOLATILE_CELL_KEYS = ("execution", "ExecuteTime", "papermill")
+
+
+@dataclass
+class RunResult:
+    """One executed notebook: where it went, how long it took, whether it failed."""
+
+    name: str
+    seconds: float
+    output: Path
+    handout: Path | None = None
+    error: str | None = None
+
+
+def discover(folders: Iterable[Path], only: str | None = None) -> list[Path]:
+    """Notebooks in ``folders`` (sorted, checkpoints skipped), optionally filtered by substring."""
+    paths: list[Path] = []
+    for folder in folders:
+        if not folder.is_dir():
+            raise FileNotFoundError(f"notebook folder {folder} does not exist")
+        paths += sorted(p for p in folder.glob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    if only:
+        paths = [p for p in paths if only in p.name]
+        if not paths:
+            raise ValueError(f"no notebook matches {only!r}")
+    return paths
+
+
+def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Drop run-specific metadata (timings, papermill bookkeeping) that would be git noise."""
+    nb.metadata.pop("papermill", None)
+    for cell in nb.cells:
+        for key in _VOLATILE_CELL_KEYS:
+            cell.metadata.pop(key, None)
+    return nb
+
+
+def execute_in_place(path: Path, timeout: int = 900) -> float:
+    """Execute ``path`` top to bottom in its own folder and save it; return wall seconds."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name=KERNEL,
+        resources={"metadata": {"path": str(path.parent)}},
+        record_timing=False,
+    )
+    client.execute()
+    seconds = time.perf_counter() - start
+    nbformat.write(clean(nb), path)
+    return seconds
+
+
+def ensure_assets(dest: Path, timeout: int = 300) -> dict[str, str] | None:
+    """Unpack the handout's JavaScript (MathJax 2, widget renderer, RequireJS) into ``dest``.
+
+    Uses ``npm pack`` once (the files are then reused). Returns the URLs relative to the handout
+    folder, or ``None`` when npm or the registry is unavailable (handouts then use CDNs).
+    """
+    urls = {key: f"{dest.name}/{key}/{entry}" for key, (_, entry) in ASSETS.items()}
+    if all((dest / key / entry.split("?")[0]).exists() for key, (_, entry) in ASSETS.items()):
+        return urls
+    npm = shutil.which("npm")
+    if npm is None:
+        print("npm not found: handouts will load MathJax and widgets from a CDN", file=sys.stderr)
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        for key, (spec, _) in ASSETS.items():
+            try:
+                out = subprocess.run(
+                    [npm, "pack", spec, "--silent", "--pack-destination", tmp],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    timeout=timeout,
+                )
+            except (subprocess.SubprocessError, OSError) as exc:
+                print(
+                    f"could not fetch {spec} with npm ({exc}); handouts will use a CDN",
+                    file=sys.stderr,
+                )
+                return None
+            tarball = Path(tmp) / out.stdout.strip().splitlines()[-1]
+            target = dest / key
+            shutil.rmtree(target, ignore_errors=True)
+            with tarfile.open(tarball) as tar:
+                tar.extractall(Path(tmp) / key, filter="data")
+            shutil.move(str(Path(tmp) / key / "package"), target)
+    return urls
+
+
+def render_handout(notebook: Path, out_dir: Path, urls: dict[str, str] | None) -> Path:
+    """Render an executed notebook to ``out_dir/<name>.html`` (code, outputs, figures, widgets)."""
+    from nbconvert import HTMLExporter
+    from traitlets.config import Config
+
+    config = Config()
+    if urls:
+        config.HTMLExporter.mathjax_url = urls["mathjax"]
+        config.HTMLExporter.widget_renderer_url = urls["html-manager"]
+        config.HTMLExporter.require_js_url = urls["requirejs"]
+    exporter = HTMLExporter(config=config)
+    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    target = out_dir / f"{notebook.stem}.html"
+    target.write_text(body, encoding="utf-8")
+    return target
+
+
+def render_pdf(html: Path) -> Path | None:
+    """Print a handout to PDF with a headless Chromium, if one is installed."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        return None
+    pdf = html.with_suffix(".pdf")
+    subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--no-pdf-header-footer",
+            "--virtual-time-budget=10000",
+            f"--print-to-pdf={pdf}",
+            html.resolve().as_uri(),
+        ],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    return pdf
+
+
+def run_course(
+    notebooks: Sequence[Path],
+    out: Path,
+    *,
+    profile: str = "quick",
+    parameters: dict[str, object] | None = None,
+    handouts: bool = True,
+    pdf: bool = False,
+) -> list[RunResult]:
+    """Execute each notebook with papermill into ``out/notebooks`` and render its handout."""
+    import papermill
+
+    check_profile(profile)
+    params = {"profile": profile, **(parameters or {})}
+    (out / "notebooks").mkdir(parents=True, exist_ok=True)
+    handout_dir = out / "handouts"
+    urls = None
+    if handouts:
+        handout_dir.mkdir(parents=True, exist_ok=True)
+        urls = ensure_assets(handout_dir / "assets")
+    results: list[RunResult] = []
+    for path in notebooks:
+        target = out / "notebooks" / path.name
+        start = time.perf_counter()
+        result = RunResult(path.stem, 0.0, target)
+        try:
+            papermill.execute_notebook(
+                str(path),
+                str(target),
+                parameters=params,
+                kernel_name=KERNEL,
+                cwd=str(path.parent),
+                progress_bar=False,
+                log_output=False,
+            )
+        except Exception as exc:  # papermill raises PapermillExecutionError with the cell's error
+            result.error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1][:300]}"
+        result.seconds = time.perf_counter() - start
+        if handouts and target.exists():
+            result.handout = render_handout(target, handout_dir, urls)
+            if pdf:
+                render_pdf(result.handout)
+        results.append(result)
+        status = "FAILED " + result.error if result.error else "ok"
+        print(f"  {path.name:<40} {result.seconds:7.1f} s  {status}", flush=True)
+    if handouts:
+        _write_index(handout_dir, results, profile)
+    return results
+
+
+def _write_index(folder: Path, results: list[RunResult], profile: str) -> None:
+    items = "\n".join(
+        f'<li><a href="{r.handout.name}">{r.name}</a> ({r.seconds:.1f} s)</li>'
+        for r in results
+        if r.handout
+    )
+    (folder / "index.html").write_text(
+        f"<!doctype html><meta charset='utf-8'><title>cnnlab handouts</title>"
+        f"<h1>cnnlab handouts ({profile} profile)</h1><ul>\n{items}\n</ul>\n",
+        encoding="utf-8",
+    )
+
+
+def configure_notebooks_parser(p: argparse.ArgumentParser) -> None:
+    p.add_argument("folders", nargs="*", type=Path, default=[Path("notebooks"), Path("solutions")])
+    p.add_argument("--only", help="run only notebooks whose file name contains this")
+    p.add_argument("--timeout", type=int, default=900, help="seconds per cell")
+
+
+def main_notebooks(args: argparse.Namespace) -> int:
+    total = 0.0
+    for path in discover(args.folders, args.only):
+        seconds = execute_in_place(path, args.timeout)
+        total += seconds
+        print(f"  {path}: {seconds:.1f} s", flush=True)
+    print(f"executed in place, {total:.1f} s in all")
+    return 0
+
+
+def configure_course_parser(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", default="quick", help="quick (CPU, minutes) or full (GPU)")
+    p.add_argument("--notebooks", type=Path, default=Path("notebooks"))
+    p.add_argument("--out", type=Path, default=Path("build"))
+    p.add_argument("--only", help="run only notebooks whose file name contains this")
+    p.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="extra papermill parameter (JSON value)",
+    )
+    p.add_argument("--no-handouts", action="store_true")
+    p.add_argument("--pdf", action="store_true", help="also print handouts to PDF (chromium)")
+
+
+def _parse_value(text: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def main_course(args: argparse.Namespace) -> int:
+    paths = discover([args.notebooks], args.only)
+    params = {name: _parse_value(value) for name, value in args.parameter}
+    print(
+        f"Running {len(paths)} notebooks on the {args.profile} profile (cpus: {os.cpu_count()})",
+        flush=True,
+    )
+    start = time.perf_counter()
+    results = run_course(
+        paths,
+        args.out,
+        profile=args.profile,
+        parameters=params,
+        handouts=not args.no_handouts,
+        pdf=args.pdf,
+    )
+    total = time.perf_counter() - start
+    print(f"\n{'notebook':<40} {'seconds':>8}")
+    for r in results:
+        print(f"{r.name:<40} {r.seconds:8.1f}{'  FAILED' if r.error else ''}")
+    print(f"{'total (with rendering)':<40} {total:8.1f}")
+    print(f"executed notebooks: {args.out / 'notebooks'}")
+    if not args.no_handouts:
+        print(f"handouts: {(args.out / 'handouts' / 'index.html').resolve()}")
+    failed = [r for r in results if r.error]
+    for r in failed:
+        print(f"FAILED {r.name}: {r.error}", file=sys.stderr)
+    return 1 if failed else 0

@@ -1,0 +1,143 @@
+"""Student notebooks generated from the solution notebooks (one source for every exercise).
+
+A solution notebook marks the answer inside a code cell with nbgrader-style markers::
+
+    def corr2d(X, K):
+        ### BEGIN SOLUTION
+        ...
+        ### END SOLUTION
+
+The student version keeps everything else, replaces each region by ``# YOUR CODE HERE`` and
+``raise NotImplementedError()`` at the same indentation, and clears every output. Markdown
+answers use ``<!-- BEGIN SOLUTION -->`` / ``<!-- END SOLUTION -->`` and become "YOUR ANSWER HERE".
+
+``python -m cnnlab exercises`` writes ``exercises/`` from ``solutions/``;
+``python -m cnnlab exercises --check`` fails (exit 1) when ``exercises/`` is stale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+MD_BEGIN, MD_END = "<!-- BEGIN SOLUTION -->", "<!-- END SOLUTION -->"
+_CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
+_MD_STUB = "YOUR ANSWER HERE"
+
+
+class SolutionMarkerError(ValueError):
+    """A solution region is unbalanced (a BEGIN without END, or nested)."""
+
+
+def strip_code(source: str, where: str = "cell") -> str:
+    """Replace every ``### BEGIN/END SOLUTION`` region of a code cell by a stub."""
+    out: list[str] = []
+    inside = False
+    for lineno, line in enumerate(source.splitlines(), 1):
+        stripped = line.strip()
+        if stripped == BEGIN:
+            if inside:
+                raise SolutionMarkerError(f"{where}, line {lineno}: nested {BEGIN}")
+            inside = True
+            indent = line[: len(line) - len(line.lstrip())]
+            out.extend(indent + stub for stub in _CODE_STUB)
+        elif stripped == END:
+            if not inside:
+                raise SolutionMarkerError(f"{where}, line {lineno}: {END} without {BEGIN}")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise SolutionMarkerError(f"{where}: {BEGIN} is never closed by {END}")
+    return "\n".join(out)
+
+
+def strip_markdown(source: str, where: str = "cell") -> str:
+    """Replace every ``<!-- BEGIN/END SOLUTION -->`` region of a markdown cell."""
+    pattern = re.compile(re.escape(MD_BEGIN) + r".*?" + re.escape(MD_END), re.DOTALL)
+    result = pattern.sub(_MD_STUB, source)
+    if MD_BEGIN in result or MD_END in result:
+        raise SolutionMarkerError(f"{where}: unbalanced {MD_BEGIN} / {MD_END}")
+    return result
+
+
+def has_solution(source: str) -> bool:
+    """True if a cell's source holds a solution region."""
+    return BEGIN in source or MD_BEGIN in source
+
+
+def make_student(nb: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
+    """Return the student version of a solution notebook (a new object; ``nb`` is unchanged)."""
+    student = nbformat.reads(nbformat.writes(nb), as_version=4)
+    student.metadata.pop("widgets", None)
+    student.metadata.pop("papermill", None)
+    for i, cell in enumerate(student.cells):
+        where = f"{name}, cell {i}"
+        if cell.cell_type == "code":
+            cell.source = strip_code(cell.source, where)
+            cell.outputs = []
+            cell.execution_count = None
+            cell.metadata.pop("execution", None)
+        elif cell.cell_type == "markdown":
+            cell.source = strip_markdown(cell.source, where)
+    return student
+
+
+def render(nb: nbformat.NotebookNode) -> str:
+    """Serialise a notebook exactly as it is written to disk (stable, diff-friendly)."""
+    return nbformat.writes(nb) + "\n"
+
+
+def generate(solutions: Path, exercises: Path, *, check: bool = False) -> list[str]:
+    """Write (or, with ``check``, only compare) ``exercises/`` from ``solutions/``.
+
+    Returns the list of problems (stale, missing or orphaned files); empty means up to date.
+    """
+    if not solutions.is_dir():
+        raise FileNotFoundError(f"solutions folder {solutions} does not exist")
+    problems: list[str] = []
+    expected: set[str] = set()
+    for path in sorted(solutions.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        if not any(has_solution(c.source) for c in nb.cells):
+            problems.append(f"{path}: has no {BEGIN} region (every solution notebook must)")
+            continue
+        text = render(make_student(nb, str(path)))
+        target = exercises / path.name
+        expected.add(path.name)
+        current = target.read_text(encoding="utf-8") if target.exists() else None
+        if current != text:
+            if check:
+                state = "missing" if current is None else "out of date"
+                problems.append(f"{target}: {state}; run `python -m cnnlab exercises`")
+            else:
+                exercises.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, encoding="utf-8")
+                print(f"wrote {target}")
+    if exercises.is_dir():
+        for orphan in sorted(exercises.glob("*.ipynb")):
+            if orphan.name not in expected:
+                problems.append(f"{orphan}: has no solution notebook in {solutions}")
+    return problems
+
+
+def configure_parser(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--solutions", type=Path, default=Path("solutions"))
+    p.add_argument("--exercises", type=Path, default=Path("exercises"))
+    p.add_argument("--check", action="store_true", help="fail if exercises/ is stale")
+
+
+def main(args: argparse.Namespace) -> int:
+    problems = generate(args.solutions, args.exercises, check=args.check)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return 1
+    n = len(list(args.solutions.glob("*.ipynb")))
+    print(f"exercises: {n} student notebooks {'up to date' if args.check else 'generated'}")
+    return 0

@@ -1,0 +1,5 @@
+"""The model zoo: every architecture of the course, built from tables, behind one registry."""
+
+from cnnlab.models.registry import ModelInfo, create_model, list_models, model_info, register
+
+__all__ = ["ModelInfo", "create_model", "list_models", "model_info", "register"]

@@ -1,0 +1,45 @@
+"""Compute profiles: the sizes a training cell uses on a CPU ("quick") or a GPU ("full").
+
+Notebooks set ``profile`` in their papermill ``parameters`` cell; ``resolve_profile`` checks it
+and merges the notebook's own sizes, so a wrong type or unknown name fails with a clear error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+PROFILES: tuple[str, ...] = ("quick", "full")
+
+
+def check_profile(profile: object) -> str:
+    """Return ``profile`` if it is "quick" or "full"; raise a clear error otherwise."""
+    if not isinstance(profile, str):
+        raise TypeError(
+            f"profile must be a string, one of {PROFILES}, got {profile!r} ({type(profile).__name__})"
+        )
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; valid profiles: {', '.join(PROFILES)}")
+    return profile
+
+
+def resolve_profile(profile: object, sizes: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """Pick ``sizes[profile]`` after checking the profile and the types of its values.
+
+    ``sizes`` maps each profile to a dict such as ``{"epochs": 3, "n_train": 2000}``. Every
+    profile must define the same keys with the same types, so a typo in one shows up at once.
+    """
+    name = check_profile(profile)
+    if name not in sizes:
+        raise ValueError(f"sizes has no entry for profile {name!r}; it has {sorted(sizes)}")
+    chosen = dict(sizes[name])
+    for other, values in sizes.items():
+        if set(values) != set(chosen):
+            raise ValueError(f"profiles {name!r} and {other!r} define different keys")
+        for key, value in values.items():
+            if type(value) is not type(chosen[key]):
+                raise TypeError(
+                    f"{key!r} is {type(chosen[key]).__name__} in {name!r} but "
+                    f"{type(value).__name__} in {other!r}"
+                )
+    return chosen

@@ -1,0 +1,118 @@
+"""Drawing helpers shared by the widgets: annotated matrices, figures without pyplot, PNG bytes.
+
+Figures are built with ``matplotlib.figure.Figure`` rather than ``pyplot`` so that nothing is
+registered with pyplot's global state: a figure returned from a notebook cell is shown exactly
+once, and a figure rendered into a widget never leaks into the cell's own output.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import matplotlib
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+#: grids larger than this (rows or columns) are drawn as images without numbers in the cells
+ANNOTATE_LIMIT = 12
+
+HIGHLIGHT = "#e6550d"  # the current window
+SECONDARY = "#3182bd"  # its output cell, window origins
+PADDING = "#bdbdbd"  # zero-padding cells
+
+
+def fmt(value: float) -> str:
+    """Format a cell value compactly: integers without a decimal point, else 3 significant digits."""
+    if not np.isfinite(value):
+        return ""
+    if abs(value - round(value)) < 1e-9:
+        return str(int(round(value)))
+    return f"{value:.3g}"
+
+
+def html_escape(text: str) -> str:
+    """Escape ``&``, ``<`` and ``>`` for an ``ipywidgets.HTML`` value."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def new_axes(
+    ncols: int, axes: Sequence[Axes] | None, *, width: float = 2.6, height: float = 2.8
+) -> tuple[Figure, list[Axes]]:
+    """Return ``(figure, ncols axes)``: the caller's axes when given, else a fresh figure."""
+    if axes is not None:
+        axes = list(axes)
+        if len(axes) != ncols:
+            raise ValueError(f"axes must be a sequence of {ncols} matplotlib Axes, got {len(axes)}")
+        return axes[0].figure, axes
+    fig = Figure(figsize=(width * ncols, height), layout="constrained")
+    return fig, list(np.atleast_1d(fig.subplots(1, ncols)))
+
+
+def figure_png(fig: Figure, dpi: int = 80) -> bytes:
+    """Render ``fig`` to PNG bytes (for an ``ipywidgets.Image``)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def draw_matrix(
+    ax: Axes,
+    values: torch.Tensor,
+    title: str = "",
+    *,
+    mask: torch.Tensor | None = None,
+    shaded: torch.Tensor | None = None,
+    cmap: str = "Blues",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    annotate: bool | None = None,
+) -> None:
+    """Draw a 2-D ``values`` (H, W) as a grid of cells, with the numbers when the grid is small.
+
+    ``mask`` (H, W) bool: only True cells are shown (others stay blank); ``shaded`` (H, W) bool:
+    cells drawn grey (zero padding). The colour scale spans ``vmin..vmax`` (default: all values,
+    so that it does not jump while an output fills in).
+    """
+    v = values.detach().double().cpu().numpy()
+    h, w = v.shape
+    shown = v if mask is None else np.where(mask.cpu().numpy(), v, np.nan)
+    finite = v[np.isfinite(v)]
+    lo = vmin if vmin is not None else float(finite.min()) if finite.size else 0.0
+    hi = vmax if vmax is not None else float(finite.max()) if finite.size else 1.0
+    if hi <= lo:  # a constant matrix: give the colour scale some room
+        lo, hi = lo - 1.0, hi + 1.0
+    colours = matplotlib.colormaps[cmap].with_extremes(bad="white")
+    small = max(h, w) <= ANNOTATE_LIMIT if annotate is None else annotate
+    # pale colours for annotated grids keep the black numbers readable
+    ax.imshow(shown, cmap=colours, vmin=lo, vmax=hi + (hi - lo) * (0.6 if small else 0.0))
+    if shaded is not None and bool(shaded.any()):
+        grey = np.where(shaded.cpu().numpy(), 1.0, np.nan)
+        ax.imshow(grey, cmap=ListedColormap([PADDING]), alpha=0.85, vmin=0, vmax=1)
+    if small:
+        size = max(6, 12 - max(h, w) // 2)
+        for i in range(h):
+            for j in range(w):
+                if np.isfinite(shown[i, j]):
+                    ax.text(j, i, fmt(shown[i, j]), ha="center", va="center", fontsize=size)
+    if max(h, w) <= 48:
+        ax.set_xticks(np.arange(-0.5, w, 1), minor=True)
+        ax.set_yticks(np.arange(-0.5, h, 1), minor=True)
+        ax.grid(which="minor", color="#636363", linewidth=0.5)
+    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+    ax.set_xlim(-0.5, w - 0.5)
+    ax.set_ylim(h - 0.5, -0.5)
+    ax.set_title(title, fontsize=10)
+
+
+def outline(
+    ax: Axes, top: int, left: int, height: int, width: int, color: str = HIGHLIGHT, lw: float = 2.5
+) -> None:
+    """Outline the cells ``[top, top + height) x [left, left + width)`` of a grid drawn on ``ax``."""
+    ax.add_patch(
+        Rectangle((left - 0.5, top - 0.5), width, height, fill=False, edgecolor=color, linewidth=lw)
+    )
