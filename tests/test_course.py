@@ -1,0 +1,83 @@
+"""The course runner: papermill execution, handouts, parameters and bad input."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from cnnlab import course
+
+
+def _notebook(tmp_path: Path, body: str = "print(profile, seed * 2)") -> Path:
+    params = new_code_cell('profile = "quick"\nseed = 0')
+    params.metadata["tags"] = ["parameters"]
+    nb = new_notebook(cells=[new_markdown_cell("# Demo $x^2$"), params, new_code_cell(body)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    (tmp_path / "nbs").mkdir()
+    path = tmp_path / "nbs" / "01_demo.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_discover_sorts_filters_and_rejects_missing(tmp_path: Path) -> None:
+    for name in ("02_b.ipynb", "01_a.ipynb"):
+        (tmp_path / name).write_text("{}")
+    assert [p.name for p in course.discover([tmp_path])] == ["01_a.ipynb", "02_b.ipynb"]
+    assert [p.name for p in course.discover([tmp_path], only="02")] == ["02_b.ipynb"]
+    with pytest.raises(ValueError, match="no notebook matches"):
+        course.discover([tmp_path], only="zz")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        course.discover([tmp_path / "nope"])
+
+
+def test_run_course_executes_with_parameters_and_renders_handout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nb = _notebook(tmp_path)
+    urls = {"mathjax": "assets/m.js", "html-manager": "assets/w.js", "requirejs": "assets/r.js"}
+    monkeypatch.setattr(course, "ensure_assets", lambda dest: urls)
+    results = course.run_course([nb], tmp_path / "build", profile="full", parameters={"seed": 21})
+    assert results[0].error is None
+    executed = nbformat.read(tmp_path / "build" / "notebooks" / "01_demo.ipynb", as_version=4)
+    assert executed.cells[-1].outputs[0]["text"] == "full 42\n"
+    html = (tmp_path / "build" / "handouts" / "01_demo.html").read_text()
+    assert "full 42" in html and 'src="assets/m.js' in html and "assets/r.js" in html
+    assert "01_demo.html" in (tmp_path / "build" / "handouts" / "index.html").read_text()
+
+
+def test_run_course_reports_a_failing_notebook(tmp_path: Path) -> None:
+    nb = _notebook(tmp_path, body="raise ValueError('broken cell')")
+    results = course.run_course([nb], tmp_path / "b", handouts=False)
+    assert results[0].error is not None and "broken cell" in results[0].error
+
+
+def test_unknown_profile_is_rejected_before_running(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown profile 'fast'"):
+        course.run_course([], tmp_path, profile="fast")
+
+
+def test_assets_fall_back_to_cdn_without_npm(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(course.shutil, "which", lambda name: None)
+    assert course.ensure_assets(tmp_path / "assets") is None
+    assert "CDN" in capsys.readouterr().err
+
+
+def test_clean_drops_timing_metadata() -> None:
+    nb = new_notebook(cells=[new_code_cell("1")])
+    nb.metadata["papermill"] = {"duration": 1.0}
+    nb.cells[0].metadata["execution"] = {"iopub.execute_input": "2026"}
+    cleaned = course.clean(nb)
+    assert "papermill" not in cleaned.metadata and "execution" not in cleaned.cells[0].metadata
+
+
+def test_course_cli_parses_json_parameters(tmp_path: Path) -> None:
+    p = argparse.ArgumentParser()
+    course.configure_course_parser(p)
+    args = p.parse_args(["-p", "epochs", "3", "-p", "name", "abc", "--profile", "full"])
+    assert {k: course._parse_value(v) for k, v in args.parameter} == {"epochs": 3, "name": "abc"}
