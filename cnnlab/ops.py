@@ -1,0 +1,334 @@
+"""Convolution and pooling written from scratch, equal to ``torch.nn.functional``'s.
+
+Shapes: ``N`` batch, ``C`` channels, ``H×W`` spatial size, ``kh×kw`` kernel.
+
+- :func:`corr2d` is the lecture's readable double loop over output positions (2-D only).
+- :func:`conv2d` is the vectorised version: pad, take a strided *view* of every window
+  (``as_strided``, no copy), then one ``einsum`` multiplies each window by each filter.
+- Pooling reuses the same window view and reduces it with ``max`` or ``mean``.
+
+Nothing here calls ``torch.nn.functional.conv*``, ``*pool*`` or ``unfold``; only ``F.pad``.
+Every function is differentiable with autograd (gradients equal PyTorch's).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+
+from cnnlab._validate import as_int, as_pair, check_choice, check_tensor
+from cnnlab.shapes import _check_pool_padding, _pool_size_unchecked
+
+__all__ = [
+    "avg_pool2d",
+    "conv2d",
+    "convolve2d",
+    "corr2d",
+    "global_avg_pool2d",
+    "max_pool2d",
+]
+
+_X4_HINT = "N×C×H×W; for a single C×H×W image use x.unsqueeze(0)"
+
+
+def corr2d(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+    """2-D cross-correlation by the lecture's loop: ``Y[i, j] = (X[i:i+kh, j:j+kw] * K).sum()``.
+
+    X: H×W, K: kh×kw -> (H - kh + 1)×(W - kw + 1). The output is assembled with
+    ``torch.stack`` so gradients flow back to ``X`` and ``K``.
+    """
+    X = check_tensor(X, "X", 2, "H×W")
+    K = check_tensor(K, "K", 2, "kh×kw")
+    kh, kw = K.shape
+    h, w = X.shape
+    if kh < 1 or kw < 1:
+        raise ValueError(f"K must have at least one row and column, got shape {tuple(K.shape)}")
+    if kh > h or kw > w:
+        raise ValueError(f"kernel {kh}×{kw} does not fit in input {h}×{w}")
+    rows = []
+    for i in range(h - kh + 1):
+        rows.append(torch.stack([(X[i : i + kh, j : j + kw] * K).sum() for j in range(w - kw + 1)]))
+    return torch.stack(rows)
+
+
+def _windows(
+    x: torch.Tensor,
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    dilation: tuple[int, int],
+    out_hw: tuple[int, int],
+) -> torch.Tensor:
+    """Strided view of every window: N×C×H×W -> N×C×out_h×out_w×kh×kw (no copy).
+
+    Moving one output step moves ``stride`` rows in memory; moving one kernel tap moves
+    ``dilation`` rows. Windows overlap in memory when stride < kernel, which is fine for a
+    read-only view and for autograd.
+    """
+    x = x.contiguous()
+    sn, sc, sh, sw = x.stride()
+    return x.as_strided(
+        (x.shape[0], x.shape[1], out_hw[0], out_hw[1], kernel[0], kernel[1]),
+        (sn, sc, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1]),
+        x.storage_offset(),
+    )
+
+
+def _pad(
+    x: torch.Tensor, top: int, bottom: int, left: int, right: int, value: float
+) -> torch.Tensor:
+    if top == bottom == left == right == 0:
+        return x
+    return F.pad(x, (left, right, top, bottom), value=value)
+
+
+def _conv_padding(
+    padding: object,
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    dilation: tuple[int, int],
+) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) from an int, a pair, ``"valid"`` or ``"same"``."""
+    if isinstance(padding, str):
+        mode = check_choice(padding, "padding", ("same", "valid"))
+        if mode == "valid":
+            return 0, 0, 0, 0
+        if stride != (1, 1):
+            raise ValueError(f"padding='same' needs stride 1 (as in PyTorch), got stride {stride}")
+        # An even span cannot be split evenly: PyTorch puts the extra pixel after.
+        th, tw = dilation[0] * (kernel[0] - 1), dilation[1] * (kernel[1] - 1)
+        return th // 2, th - th // 2, tw // 2, tw - tw // 2
+    ph, pw = as_pair(padding, "padding", minimum=0)
+    return ph, ph, pw, pw
+
+
+def _dilated(spans: tuple[int, int], dilation: tuple[int, int]) -> str:
+    """`` with dilation 2 spans 5×5`` for error messages; empty when not dilated."""
+    if dilation == (1, 1):
+        return ""
+    d = str(dilation[0]) if dilation[0] == dilation[1] else f"{dilation[0]}×{dilation[1]}"
+    return f" with dilation {d} spans {spans[0]}×{spans[1]} and"
+
+
+def _check_same_kind(x: torch.Tensor, other: torch.Tensor, name: str) -> None:
+    if other.dtype != x.dtype:
+        raise TypeError(
+            f"x has dtype {x.dtype} but {name} has dtype {other.dtype}; "
+            f"convert one, e.g. {name}.to(x.dtype)"
+        )
+    if other.device != x.device:
+        raise ValueError(
+            f"x is on {x.device} but {name} is on {other.device}; move both to one device"
+        )
+
+
+def conv2d(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] | str = 0,
+    dilation: int | tuple[int, int] = 1,
+    groups: int = 1,
+) -> torch.Tensor:
+    """Vectorised 2-D cross-correlation, equal to ``torch.nn.functional.conv2d``.
+
+    x: N×C_in×H×W, weight: C_out×(C_in/groups)×kh×kw, bias: C_out or None
+    -> N×C_out×H_out×W_out with ``H_out = floor((H + 2p - d(kh - 1) - 1)/s) + 1``.
+    ``padding`` is an int, a pair, ``"valid"`` (0) or ``"same"`` (stride 1 only). ``groups``
+    splits the channels into independent groups (``groups = C_in`` is depthwise).
+    """
+    x = check_tensor(x, "x", 4, _X4_HINT)
+    weight = check_tensor(weight, "weight", 4, "C_out×C_in/groups×kh×kw")
+    _check_same_kind(x, weight, "weight")
+    stride = as_pair(stride, "stride", minimum=1)
+    dilation = as_pair(dilation, "dilation", minimum=1)
+    groups = as_int(groups, "groups", minimum=1)
+    n, c_in, h, w = x.shape
+    c_out, c_group, kh, kw = weight.shape
+    if min(c_out, c_group, kh, kw) < 1:
+        raise ValueError(f"weight must have no empty dimension, got shape {tuple(weight.shape)}")
+    if c_out % groups:
+        raise ValueError(f"groups {groups} must divide the {c_out} output channels of weight")
+    if c_in != c_group * groups:
+        per_group = f" ({groups} groups × {c_group})" if groups > 1 else ""
+        raise ValueError(
+            f"input has {c_in} channels but weight expects {c_group * groups}{per_group} "
+            f"(x shape {tuple(x.shape)}, weight shape {tuple(weight.shape)})"
+        )
+    if bias is not None:
+        bias = check_tensor(bias, "bias", 1, "one value per output channel")
+        _check_same_kind(x, bias, "bias")
+        if bias.shape[0] != c_out:
+            raise ValueError(
+                f"bias must have {c_out} entries (one per output channel), got {bias.shape[0]}"
+            )
+    top, bottom, left, right = _conv_padding(padding, (kh, kw), stride, dilation)
+    hp, wp = h + top + bottom, w + left + right
+    span_h, span_w = dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1
+    if span_h > hp or span_w > wp:
+        raise ValueError(
+            f"kernel {kh}×{kw}{_dilated((span_h, span_w), dilation)} does not fit in padded "
+            f"input {hp}×{wp}"
+        )
+    out_hw = ((hp - span_h) // stride[0] + 1, (wp - span_w) // stride[1] + 1)
+
+    windows = _windows(_pad(x, top, bottom, left, right, 0.0), (kh, kw), stride, dilation, out_hw)
+    # Split channels into groups: each group's filters only see that group's channels.
+    windows = windows.reshape(n, groups, c_group, *out_hw, kh, kw)
+    filters = weight.reshape(groups, c_out // groups, c_group, kh, kw)
+    # Sum over input channel c and kernel taps (i, j) for every window (h, w) and filter o.
+    out = torch.einsum("ngchwij,gocij->ngohw", windows, filters).reshape(n, c_out, *out_hw)
+    if bias is not None:
+        out = out + bias.view(1, c_out, 1, 1)
+    return out
+
+
+def convolve2d(
+    X: torch.Tensor,
+    K: torch.Tensor,
+    *,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] | str = 0,
+    dilation: int | tuple[int, int] = 1,
+    groups: int = 1,
+) -> torch.Tensor:
+    """True convolution: cross-correlation with the kernel flipped in both spatial axes.
+
+    2-D: X: H×W, K: kh×kw -> (H - kh + 1)×(W - kw + 1) (or padded), equal to
+    ``corr2d(X, K.flip(0, 1))`` and to ``scipy.signal.convolve2d(X, K, mode="valid")``.
+    Batched: X: N×C_in×H×W, K: C_out×(C_in/groups)×kh×kw -> N×C_out×H_out×W_out.
+    """
+    X = check_tensor(X, "X", (2, 4), "H×W, or N×C_in×H×W for the batched version")
+    if X.dim() == 2:
+        K = check_tensor(K, "K", 2, "kh×kw, to go with a 2-D X")
+        # Like corr2d, mix integer and float inputs by promoting to a common dtype.
+        dtype = torch.promote_types(X.dtype, K.dtype)
+        out = conv2d(
+            X.to(dtype)[None, None],
+            K.to(dtype).flip(0, 1)[None, None],
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+        )
+        return out[0, 0]
+    K = check_tensor(K, "K", 4, "C_out×C_in/groups×kh×kw, to go with a 4-D X")
+    return conv2d(
+        X, K.flip(-2, -1), stride=stride, padding=padding, dilation=dilation, groups=groups
+    )
+
+
+class _PoolPlan(NamedTuple):
+    """Checked pooling geometry: 4-D input, how to pad it and the output size."""
+
+    x: torch.Tensor  # N×C×H×W (a C×H×W input gets a batch of one)
+    was_3d: bool
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    padding: tuple[int, int]
+    extra: tuple[int, int]  # ceil_mode: more bottom/right padding for the last window
+    out_hw: tuple[int, int]
+
+    def windows(self, fill: float) -> torch.Tensor:
+        """Windows of the input padded with ``fill``: N×C×oh×ow×kh×kw."""
+        (ph, pw), (eh, ew) = self.padding, self.extra
+        padded = _pad(self.x, ph, ph + eh, pw, pw + ew, fill)
+        return _windows(padded, self.kernel, self.stride, self.dilation, self.out_hw)
+
+
+def _pool_plan(
+    x: object,
+    kernel_size: object,
+    stride: object,
+    padding: object,
+    dilation: object,
+    ceil_mode: object,
+) -> _PoolPlan:
+    """Check pooling arguments the way PyTorch does and work out the geometry."""
+    x = check_tensor(x, "x", (3, 4), "C×H×W or N×C×H×W")
+    was_3d = x.dim() == 3
+    if was_3d:
+        x = x.unsqueeze(0)
+    k = as_pair(kernel_size, "kernel_size", minimum=1)
+    s = k if stride is None else as_pair(stride, "stride", minimum=1)
+    p = as_pair(padding, "padding", minimum=0)
+    d = as_pair(dilation, "dilation", minimum=1)
+    if not isinstance(ceil_mode, bool):
+        raise TypeError(f"ceil_mode must be True or False, got {ceil_mode!r}")
+    _check_pool_padding(k, p)
+    hw = x.shape[-2:]
+    spans = (d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1)
+    out_hw = (
+        _pool_size_unchecked(hw[0], k[0], s[0], p[0], d[0], ceil_mode),
+        _pool_size_unchecked(hw[1], k[1], s[1], p[1], d[1], ceil_mode),
+    )
+    if min(out_hw) < 1:
+        raise ValueError(
+            f"kernel {k[0]}×{k[1]}{_dilated(spans, d)} does not fit in padded input "
+            f"{hw[0] + 2 * p[0]}×{hw[1] + 2 * p[1]}"
+        )
+    # ceil_mode may let the last window hang over the right/bottom edge: pad for it too.
+    extra = tuple(max(0, (out_hw[a] - 1) * s[a] + spans[a] - (hw[a] + 2 * p[a])) for a in (0, 1))
+    return _PoolPlan(x, was_3d, k, s, d, p, extra, out_hw)
+
+
+def max_pool2d(
+    x: torch.Tensor,
+    kernel_size: int | tuple[int, int],
+    stride: int | tuple[int, int] | None = None,
+    padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+    ceil_mode: bool = False,
+) -> torch.Tensor:
+    """Max pooling, equal to ``torch.nn.functional.max_pool2d``.
+
+    x: N×C×H×W or C×H×W -> N×C×H_out×W_out (or C×H_out×W_out). ``stride`` defaults to
+    ``kernel_size``; padding (at most ``kernel_size // 2``) is filled with -inf so it never wins.
+    No parameters: each output is the largest value in its window.
+    """
+    plan = _pool_plan(x, kernel_size, stride, padding, dilation, ceil_mode)
+    # max over the flattened window sends the gradient to one winner, as PyTorch does.
+    out = plan.windows(float("-inf")).flatten(-2).max(dim=-1).values
+    return out[0] if plan.was_3d else out
+
+
+def avg_pool2d(
+    x: torch.Tensor,
+    kernel_size: int | tuple[int, int],
+    stride: int | tuple[int, int] | None = None,
+    padding: int | tuple[int, int] = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> torch.Tensor:
+    """Average pooling, equal to ``torch.nn.functional.avg_pool2d``.
+
+    x: N×C×H×W or C×H×W -> N×C×H_out×W_out (or C×H_out×W_out). Zero padding counts in the
+    average (``count_include_pad=True``, PyTorch's default); a window hanging past the padded
+    input in ``ceil_mode`` divides only by the part inside it, as PyTorch does.
+    """
+    if not isinstance(count_include_pad, bool):
+        raise TypeError(f"count_include_pad must be True or False, got {count_include_pad!r}")
+    plan = _pool_plan(x, kernel_size, stride, padding, 1, ceil_mode)
+    sums = plan.windows(0.0).sum(dim=(-2, -1))
+    # The divisor of each window: pool a mask of ones over the cells that count.
+    (ph, pw), (h, w) = plan.padding, plan.x.shape[-2:]
+    if count_include_pad:  # the zero padding counts, the ceil_mode overhang does not
+        counted = plan.x.new_ones((1, 1, h + 2 * ph, w + 2 * pw))
+        mask_plan = plan._replace(x=counted, padding=(0, 0))
+    else:
+        mask_plan = plan._replace(x=plan.x.new_ones((1, 1, h, w)))
+    out = sums / mask_plan.windows(0.0).sum(dim=(-2, -1))
+    return out[0] if plan.was_3d else out
+
+
+def global_avg_pool2d(x: torch.Tensor) -> torch.Tensor:
+    """Average each channel over all positions: N×C×H×W -> N×C×1×1 (C×H×W -> C×1×1).
+
+    The trailing 1×1 matches ``nn.AdaptiveAvgPool2d(1)``; use ``.flatten(1)`` for N×C.
+    """
+    x = check_tensor(x, "x", (3, 4), "C×H×W or N×C×H×W")
+    if x.shape[-1] == 0 or x.shape[-2] == 0:
+        raise ValueError(f"x must have a non-empty H×W, got shape {tuple(x.shape)}")
+    return x.mean(dim=(-2, -1), keepdim=True)

@@ -1,0 +1,49 @@
+"""Notebook widgets for Part I: the correlation stepper, the conv-arithmetic and pooling explorers.
+
+Each widget has a pure state function (testable without a browser) and a drawing function that
+returns a static matplotlib figure (for handouts), beside the ``ipywidgets`` container itself.
+"""
+
+from __future__ import annotations
+
+from cnnlab.widgets.arithmetic import (
+    ArithmeticExplorer,
+    ArithmeticState,
+    arithmetic_explorer,
+    arithmetic_state,
+    draw_arithmetic,
+)
+from cnnlab.widgets.correlation import (
+    CorrelationStepper,
+    StepState,
+    correlation_step,
+    correlation_stepper,
+    draw_correlation_step,
+)
+from cnnlab.widgets.pooling import (
+    PoolingExplorer,
+    PoolingState,
+    default_image,
+    draw_pooling,
+    pooling_explorer,
+    pooling_state,
+)
+
+__all__ = [
+    "ArithmeticExplorer",
+    "ArithmeticState",
+    "CorrelationStepper",
+    "PoolingExplorer",
+    "PoolingState",
+    "StepState",
+    "arithmetic_explorer",
+    "arithmetic_state",
+    "correlation_step",
+    "correlation_stepper",
+    "default_image",
+    "draw_arithmetic",
+    "draw_correlation_step",
+    "draw_pooling",
+    "pooling_explorer",
+    "pooling_state",
+]

@@ -1,0 +1,294 @@
+"""Convolution-arithmetic explorer: input size, filter, stride, padding, dilation -> output size.
+
+* :func:`arithmetic_state` — pure state (output size or why there is none, window positions,
+  parameter count, the formulas with numbers), computed with :mod:`cnnlab.shapes`;
+* :func:`draw_arithmetic` — a static figure: the padded grid with its window positions, and the
+  output grid;
+* :func:`arithmetic_explorer` — the ipywidgets container with sliders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import ipywidgets as widgets
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from cnnlab import shapes
+from cnnlab._validate import as_int
+from cnnlab.widgets._grid import (
+    HIGHLIGHT,
+    SECONDARY,
+    draw_matrix,
+    figure_png,
+    html_escape,
+    new_axes,
+    outline,
+)
+
+_MISFIT = "#de2d26"  # input cells no window reaches
+
+
+@dataclass(frozen=True)
+class ArithmeticState:
+    """Shape arithmetic of one square conv layer along one spatial axis.
+
+    ``span = d(f - 1) + 1`` input cells under one (dilated) window; ``padded = n + 2p``.
+    ``out_size`` is the exact output size ``(N - F + 2P)/S + 1`` when the windows tile the padded
+    input exactly, else None; ``floor_size`` is what PyTorch computes anyway (the floor; 0 when
+    the filter is larger than the padded input). ``positions`` are the window origins along the
+    axis in padded coordinates (``floor_size`` of them; the 2-D origins are their product);
+    ``leftover`` the cells at the end no window reaches. ``params = f·f·c_in·c_out + c_out``.
+    """
+
+    n: int
+    f: int
+    s: int
+    p: int
+    d: int
+    c_in: int
+    c_out: int
+    span: int
+    padded: int
+    out_size: int | None
+    floor_size: int
+    fits: bool
+    message: str
+    positions: tuple[int, ...]
+    leftover: int
+    params: int
+    formula: str
+    params_formula: str
+
+    @property
+    def n_windows(self) -> int:
+        """Number of 2-D window positions (``floor_size ** 2``)."""
+        return self.floor_size**2
+
+
+def arithmetic_state(
+    n: int, f: int, s: int = 1, p: int = 0, d: int = 1, c_in: int = 3, c_out: int = 10
+) -> ArithmeticState:
+    """Arithmetic of an ``n×n×c_in`` input through ``c_out`` ``f×f`` filters (stride, padding,
+    dilation ``s``, ``p``, ``d``).
+
+    A filter that does not fit gives ``fits=False`` and the reason in ``message`` rather than an
+    exception (7, 3, stride 3: ``"… = 2.33: the filter does not fit …"``); arguments of the wrong
+    type or below their minimum raise ``TypeError``/``ValueError``.
+    """
+    n = as_int(n, "n", minimum=1)
+    f = as_int(f, "f", minimum=1)
+    s = as_int(s, "s", minimum=1)
+    p = as_int(p, "p", minimum=0)
+    d = as_int(d, "d", minimum=1)
+    c_in = as_int(c_in, "c_in", minimum=1)
+    c_out = as_int(c_out, "c_out", minimum=1)
+    span = d * (f - 1) + 1
+    padded = n + 2 * p
+    formula = "(N − F + 2P)/S + 1 = " + shapes.conv_output_formula(n, f, s, p, d)
+    params = shapes.conv_params(c_in, c_out, f)
+    params_formula = f"F·F·C_in·C_out + C_out = {f}·{f}·{c_in}·{c_out} + {c_out} = {params:,}"
+    try:
+        floor_size = shapes.conv_output_size(n, f, stride=s, padding=p, dilation=d)
+    except ValueError as err:  # the filter is larger than the padded input
+        return ArithmeticState(
+            n, f, s, p, d, c_in, c_out, span, padded, None, 0, False, str(err), (), padded,
+            params, formula, params_formula,
+        )  # fmt: skip
+    try:
+        out_size: int | None = shapes.conv_output_size(
+            n, f, stride=s, padding=p, dilation=d, exact=True
+        )
+        message = (
+            f"output {out_size}×{out_size}×{c_out}: {out_size}×{out_size} window positions "
+            f"tile the padded {padded}×{padded} input exactly"
+        )
+    except ValueError as err:
+        out_size = None
+        message = f"{err}. PyTorch floors it to {floor_size}×{floor_size}."
+    positions = tuple(i * s for i in range(floor_size))
+    leftover = padded - (positions[-1] + span)
+    return ArithmeticState(
+        n, f, s, p, d, c_in, c_out, span, padded, out_size, floor_size, out_size is not None,
+        message, positions, leftover, params, formula, params_formula,
+    )  # fmt: skip
+
+
+def draw_arithmetic(
+    state: ArithmeticState, position: int = 0, axes: Sequence[Axes] | None = None
+) -> Figure:
+    """Draw the padded input (padding grey, unreachable cells red, window origins as dots, window
+    ``position`` (row-major) outlined with its taps filled) and the output grid.
+
+    ``axes``: two matplotlib Axes to draw into; by default a new figure. Returns the figure.
+    """
+    position = as_int(position, "position", minimum=0)
+    if state.n_windows and position >= state.n_windows:
+        raise ValueError(f"position must be in 0..{state.n_windows - 1}, got {position}")
+    fig, (ax_in, ax_out) = new_axes(2, axes, width=3.6, height=3.8)
+    size, p = state.padded, state.p
+    shaded = torch.ones(size, size, dtype=torch.bool)
+    shaded[p : p + state.n, p : p + state.n] = False
+    draw_matrix(
+        ax_in, torch.zeros(size, size), f"input {state.n}×{state.n}, padding {p}, "
+        f"stride {state.s}", shaded=shaded, cmap="Greys", vmin=0, vmax=1, annotate=False,
+    )  # fmt: skip
+    if state.leftover and state.floor_size:
+        reach = size - state.leftover  # cells [reach, size) are never under a window
+        missed = np.full((size, size), np.nan)
+        missed[reach:, :] = 1.0
+        missed[:, reach:] = 1.0
+        ax_in.imshow(missed, cmap=ListedColormap([_MISFIT]), alpha=0.35, vmin=0, vmax=1)
+    if state.floor_size:
+        origins = np.array(state.positions)
+        rows, cols = np.meshgrid(origins, origins, indexing="ij")
+        ax_in.scatter(
+            cols.ravel(), rows.ravel(), s=max(4, 60 - 2 * size), color=SECONDARY, zorder=3
+        )
+        row, col = divmod(position, state.floor_size)
+        top, left = state.positions[row], state.positions[col]
+        for i in range(state.f):  # the taps of a dilated filter are d cells apart
+            for j in range(state.f):
+                ax_in.add_patch(
+                    Rectangle(
+                        (left + j * state.d - 0.5, top + i * state.d - 0.5),
+                        1,
+                        1,
+                        color=HIGHLIGHT,
+                        alpha=0.35,
+                        zorder=2,
+                    )
+                )
+        outline(ax_in, top, left, state.span, state.span)
+        o = state.floor_size
+        title = f"output {o}×{o}" + ("" if state.fits else " (floored)")
+        draw_matrix(ax_out, torch.zeros(o, o), title, cmap="Greens", vmin=0, vmax=1, annotate=False)
+        outline(ax_out, row, col, 1, 1, color=SECONDARY)
+    else:
+        ax_out.set_axis_off()
+        ax_out.text(
+            0.5,
+            0.5,
+            "no output:\nthe filter is larger\nthan the padded input",
+            ha="center",
+            va="center",
+            color=_MISFIT,
+            transform=ax_out.transAxes,
+        )
+    ax_in.set_xlabel(
+        f"filter {state.f}×{state.f}"
+        + (f", dilation {state.d} (spans {state.span})" if state.d > 1 else ""),
+        fontsize=9,
+    )
+    return fig
+
+
+class ArithmeticExplorer(widgets.VBox):
+    """The explorer widget; build it with :func:`arithmetic_explorer`.
+
+    Controls: ``n``, ``f``, ``s``, ``p``, ``d`` (sliders), ``c_in``, ``c_out`` (number boxes),
+    ``position`` (which window to outline); outputs: ``summary`` (formulas), ``message`` (fits
+    or why not), ``image``; ``state`` is the current :class:`ArithmeticState`.
+    """
+
+    def __init__(self, n: int, f: int, s: int, p: int, d: int, c_in: int, c_out: int):
+        def slider(value: int, low: int, high: int, name: str) -> widgets.IntSlider:
+            return widgets.IntSlider(value=value, min=low, max=max(high, value), description=name)
+
+        self.n = slider(n, 1, 32, "N (input)")
+        self.f = slider(f, 1, 11, "F (filter)")
+        self.s = slider(s, 1, 6, "S (stride)")
+        self.p = slider(p, 0, 6, "P (padding)")
+        self.d = slider(d, 1, 4, "dilation")
+        self.c_in = widgets.BoundedIntText(
+            value=c_in, min=1, max=max(4096, c_in), description="C_in"
+        )
+        self.c_out = widgets.BoundedIntText(
+            value=c_out, min=1, max=max(4096, c_out), description="C_out"
+        )
+        self.position = widgets.IntSlider(value=0, min=0, max=0, description="window")
+        self.summary = widgets.HTML()
+        self.message = widgets.HTML()
+        self.image = widgets.Image(format="png")
+        self.state = arithmetic_state(n, f, s, p, d, c_in, c_out)
+        self._busy = False
+        for control in (self.n, self.f, self.s, self.p, self.d, self.c_in, self.c_out):
+            control.observe(self._on_change, names="value")
+        self.position.observe(self._on_position, names="value")
+        super().__init__(
+            children=[
+                widgets.HBox(
+                    [
+                        widgets.VBox([self.n, self.f, self.s, self.p, self.d]),
+                        widgets.VBox([self.c_in, self.c_out, self.position]),
+                    ]
+                ),
+                self.summary,
+                self.message,
+                self.image,
+            ]
+        )
+        self._on_change()
+
+    def __repr__(self) -> str:
+        # short and deterministic: it is the text/plain output nbval compares
+        st = self.state
+        result = f"output {st.out_size}×{st.out_size}" if st.fits else "does not fit"
+        return (
+            f"ArithmeticExplorer(N={st.n}, F={st.f}, S={st.s}, P={st.p}, dilation={st.d}: "
+            f"{result}, {st.params:,} parameters)"
+        )
+
+    def _on_change(self, _change: object = None) -> None:
+        st = arithmetic_state(
+            self.n.value,
+            self.f.value,
+            self.s.value,
+            self.p.value,
+            self.d.value,
+            self.c_in.value,
+            self.c_out.value,
+        )
+        self.state = st
+        self._busy = True
+        try:  # the number of windows changes with the settings; keep the position valid
+            self.position.max = max(st.n_windows - 1, 0)
+        finally:
+            self._busy = False
+        out = "—" if not st.floor_size else f"{st.floor_size}×{st.floor_size}×{st.c_out}"
+        self.summary.value = (
+            f"{html_escape(st.formula)}<br>"
+            f"output volume: {st.n}×{st.n}×{st.c_in} → <b>{out}</b><br>"
+            f"parameters: {html_escape(st.params_formula)}"
+        )
+        colour = "#006d2c" if st.fits else "#b30000"
+        mark = "✓" if st.fits else "⚠"
+        self.message.value = (
+            f"<span style='color:{colour}'><b>{mark} {html_escape(st.message)}</b></span>"
+        )
+        self._draw()
+
+    def _on_position(self, _change: object = None) -> None:
+        if not self._busy:
+            self._draw()
+
+    def _draw(self) -> None:
+        self.image.value = figure_png(draw_arithmetic(self.state, self.position.value))
+
+
+def arithmetic_explorer(
+    n: int = 7, f: int = 3, s: int = 1, p: int = 0, d: int = 1, c_in: int = 3, c_out: int = 10
+) -> ArithmeticExplorer:
+    """Build the explorer: sliders for N, F, S, P and dilation, boxes for C_in and C_out.
+
+    Shows the padded grid and the window positions, the output size formula with numbers, the
+    parameter count and a clear message when the filter does not fit. Returns the container.
+    """
+    arithmetic_state(n, f, s, p, d, c_in, c_out)  # reject bad arguments before building
+    return ArithmeticExplorer(n, f, s, p, d, c_in, c_out)
