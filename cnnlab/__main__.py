@@ -20,20 +20,24 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The CLI parser; only ``command``'s module is imported to add its options."""
     parser = argparse.ArgumentParser(prog="python -m cnnlab", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(_module=module)
-        mod = importlib.import_module(module)
-        configure = getattr(mod, f"configure_{name}_parser", None) or mod.configure_parser
-        configure(p)
+        if name == command:  # importing every command's module would make each one slow
+            mod = importlib.import_module(module)
+            configure = getattr(mod, f"configure_{name}_parser", None) or mod.configure_parser
+            configure(p)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    args = build_parser(command).parse_args(argv)
     mod = importlib.import_module(args._module)
     run = getattr(mod, f"main_{args.command}", None) or mod.main
     return int(run(args) or 0)

@@ -18,7 +18,9 @@ def as_int(value: object, name: str, *, minimum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         if isinstance(value, float) and value.is_integer():
             value = int(value)
-        elif isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_floating_point():
+        elif (
+            isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_floating_point()
+        ):
             value = int(value.item())
         else:
             raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
@@ -41,7 +43,9 @@ def as_pair(value: object, name: str, *, minimum: int | None = None) -> tuple[in
     return v, v
 
 
-def check_tensor(x: object, name: str, ndim: int | Iterable[int], shape_hint: str = "") -> torch.Tensor:
+def check_tensor(
+    x: object, name: str, ndim: int | Iterable[int], shape_hint: str = ""
+) -> torch.Tensor:
     """Check that ``x`` is a tensor with one of the allowed numbers of dimensions."""
     allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
     if not isinstance(x, torch.Tensor):

@@ -62,12 +62,34 @@ def discover(folders: Iterable[Path], only: str | None = None) -> list[Path]:
 
 
 def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop run-specific metadata (timings, papermill bookkeeping) that would be git noise."""
+    """Drop run-specific metadata (timings, papermill bookkeeping) that would be git noise.
+
+    Adjacent stream outputs are merged too: how a kernel splits stdout between messages varies
+    from run to run, and nbval compares the joined text anyway.
+    """
     nb.metadata.pop("papermill", None)
     for cell in nb.cells:
         for key in _VOLATILE_CELL_KEYS:
             cell.metadata.pop(key, None)
+        if cell.cell_type == "code":
+            cell.outputs = _merge_streams(cell.outputs)
     return nb
+
+
+def _merge_streams(outputs: list) -> list:
+    merged: list = []
+    for out in outputs:
+        prev = merged[-1] if merged else None
+        if (
+            out.get("output_type") == "stream"
+            and prev is not None
+            and prev.get("output_type") == "stream"
+            and prev.get("name") == out.get("name")
+        ):
+            prev["text"] = "".join(prev["text"]) + "".join(out["text"])
+        else:
+            merged.append(out)
+    return merged
 
 
 def execute_in_place(path: Path, timeout: int = 900) -> float:

@@ -16,7 +16,11 @@ def _notebook(tmp_path: Path, body: str = "print(profile, seed * 2)") -> Path:
     params = new_code_cell('profile = "quick"\nseed = 0')
     params.metadata["tags"] = ["parameters"]
     nb = new_notebook(cells=[new_markdown_cell("# Demo $x^2$"), params, new_code_cell(body)])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     (tmp_path / "nbs").mkdir()
     path = tmp_path / "nbs" / "01_demo.ipynb"
     nbformat.write(nb, path)
@@ -81,3 +85,21 @@ def test_course_cli_parses_json_parameters(tmp_path: Path) -> None:
     course.configure_course_parser(p)
     args = p.parse_args(["-p", "epochs", "3", "-p", "name", "abc", "--profile", "full"])
     assert {k: course._parse_value(v) for k, v in args.parameter} == {"epochs": 3, "name": "abc"}
+
+
+def test_clean_merges_adjacent_streams_of_one_name() -> None:
+    from nbformat.v4 import new_output
+
+    cell = new_code_cell("print(1)")
+    cell.outputs = [
+        new_output("stream", name="stdout", text="a\n"),
+        new_output("stream", name="stdout", text="b\n"),
+        new_output("stream", name="stderr", text="w\n"),
+        new_output("stream", name="stdout", text="c\n"),
+    ]
+    nb = course.clean(new_notebook(cells=[cell]))
+    assert [(o.name, o.text) for o in nb.cells[0].outputs] == [
+        ("stdout", "a\nb\n"),
+        ("stderr", "w\n"),
+        ("stdout", "c\n"),
+    ]

@@ -76,7 +76,9 @@ def test_generate_and_check_detect_stale_missing_and_orphans(tmp_path: Path) -> 
     sol, ex = tmp_path / "solutions", tmp_path / "exercises"
     sol.mkdir()
     nbformat.write(_solution_notebook(), sol / "01_x.ipynb")
-    assert generate(sol, ex, check=True) == [f"{ex / '01_x.ipynb'}: missing; run `python -m cnnlab exercises`"]
+    assert generate(sol, ex, check=True) == [
+        f"{ex / '01_x.ipynb'}: missing; run `python -m cnnlab exercises`"
+    ]
     assert generate(sol, ex) == []
     assert generate(sol, ex, check=True) == []
     (ex / "01_x.ipynb").write_text((ex / "01_x.ipynb").read_text().replace("YOUR CODE", "MY CODE"))
