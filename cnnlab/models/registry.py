@@ -116,12 +116,18 @@ def create_model(name: str, **options: object) -> nn.Module:
     """Build a registered model, e.g. ``create_model("resnet20", num_classes=10)``.
 
     Raises ``ValueError`` listing close matches for an unknown name, and ``TypeError`` for an
-    option the builder does not take.
+    option the builder does not take. The model gets input checks
+    (``cnnlab.models.layers.install_input_checks``): a bad input raises ``ValueError`` naming
+    the layer where it breaks.
     """
     info = model_info(name)
     try:
-        return info.builder(**options)
+        model = info.builder(**options)
     except TypeError as exc:
         if "unexpected keyword argument" in str(exc):
             raise TypeError(f"{info.name}: {exc}") from None
         raise
+    # A wrong channel count or a too-small image then names the layer where it breaks.
+    from cnnlab.models.layers import install_input_checks
+
+    return install_input_checks(model, input_size=info.input_size)
