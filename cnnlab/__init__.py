@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "ops", "shapes", "filters", "widgets", "checks", "data", "train", "models", "viz",
-    "exercises", "course", "bench", "profiles", "cost", "session",
+    "exercises", "course", "bench", "profiles", "cost", "session", "plots",
 }
 
 

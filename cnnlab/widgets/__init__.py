@@ -1,4 +1,4 @@
-"""Notebook widgets for Part I: the correlation stepper, the conv-arithmetic and pooling explorers.
+"""Notebook widgets: the correlation stepper, conv-arithmetic, pooling and feature explorers.
 
 Each widget has a pure state function (testable without a browser) and a drawing function that
 returns a static matplotlib figure (for handouts), beside the ``ipywidgets`` container itself.
@@ -20,6 +20,13 @@ from cnnlab.widgets.correlation import (
     correlation_stepper,
     draw_correlation_step,
 )
+from cnnlab.widgets.features import (
+    FeatureExplorer,
+    FeatureState,
+    draw_features,
+    feature_explorer,
+    feature_state,
+)
 from cnnlab.widgets.pooling import (
     PoolingExplorer,
     PoolingState,
@@ -33,6 +40,8 @@ __all__ = [
     "ArithmeticExplorer",
     "ArithmeticState",
     "CorrelationStepper",
+    "FeatureExplorer",
+    "FeatureState",
     "PoolingExplorer",
     "PoolingState",
     "StepState",
@@ -43,6 +52,9 @@ __all__ = [
     "default_image",
     "draw_arithmetic",
     "draw_correlation_step",
+    "draw_features",
+    "feature_explorer",
+    "feature_state",
     "draw_pooling",
     "pooling_explorer",
     "pooling_state",

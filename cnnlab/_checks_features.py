@@ -1,0 +1,362 @@
+"""Exercise checks of notebook 4 (filter visualisation), re-exported by :mod:`cnnlab.checks`.
+
+* :func:`capture_activations` checks ``capture(model, x, layer)``: a forward hook that returns
+  the output of the submodule named ``layer`` and is removed again, also when the forward fails;
+* :func:`saliency` checks ``saliency_map(model, x, target)``: ``|∂ logits[target] / ∂ x|``
+  maximised over the colour channels, computed in eval mode, leaving the model as it was.
+
+Both run seeded random small CNNs (float64, flat and nested) against :mod:`cnnlab.viz`, print one
+``✔ ...`` line on success and raise :class:`cnnlab.checks.CheckFailed` with what is wrong
+otherwise. Models are built inside ``torch.random.fork_rng``, so the notebook's global random
+state is not changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+from torch import nn
+
+import cnnlab.checks as _base  # read at call time: cnnlab.checks imports this module
+from cnnlab import viz
+
+__all__ = ["capture_activations", "saliency"]
+
+_RTOL = 1e-4  # float32 round-off in a student's code is fine; relative to the map's maximum
+
+
+def _fail(message: str) -> None:
+    raise _base.CheckFailed(message)
+
+
+@contextmanager
+def _seeded(seed: int) -> Iterator[None]:
+    """Seed torch's global generator inside, restore the caller's random state afterwards."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+def _pick(g: torch.Generator, low: int, high: int) -> int:
+    return int(torch.randint(low, high + 1, (1,), generator=g))
+
+
+def _difference(got: torch.Tensor, expected: torch.Tensor, what: str) -> str | None:
+    """None if equal up to float32 round-off (relative to the largest value), else a sentence."""
+    if tuple(got.shape) != tuple(expected.shape):
+        return f"expected {what} of shape {tuple(expected.shape)}, got {tuple(got.shape)}"
+    scale = float(expected.abs().max()) or 1.0
+    close = (got - expected).abs() <= _RTOL * scale
+    if bool(close.all()):
+        return None
+    pos = tuple(int(i) for i in (~close).nonzero()[0])
+    where = ", ".join(map(str, pos))
+    return (
+        f"wrong value at [{where}]: expected {float(expected[pos]):.6g}, got "
+        f"{float(got[pos]):.6g} ({int((~close).sum())} of {expected.numel()} values differ)"
+    )
+
+
+def _same(got: torch.Tensor, other: torch.Tensor) -> bool:
+    return tuple(got.shape) == tuple(other.shape) and _difference(got, other, "") is None
+
+
+def _hooks_left(model: nn.Module) -> list[str]:
+    return [
+        name or "(the model itself)"
+        for name, m in model.named_modules()
+        if m._forward_hooks or m._forward_pre_hooks
+    ]
+
+
+def _describe(model: nn.Module) -> str:
+    """A one-line description: ``Sequential(Conv2d, ReLU, ...)`` with nested names kept."""
+
+    def inner(m: nn.Module) -> str:
+        children = list(m.named_children())
+        if not children:
+            return type(m).__name__
+        return f"{type(m).__name__}({', '.join(inner(c) for _, c in children)})"
+
+    return inner(model)
+
+
+def _tensor_result(name: str, value: object, call: str) -> torch.Tensor:
+    if isinstance(value, (list, tuple, dict)):
+        _fail(
+            f"{name} returned a {type(value).__name__} for {call}; return the captured tensor "
+            "itself (e.g. the value your hook stored), not the container"
+        )
+    return _base._as_tensor(name, value, call)
+
+
+# --------------------------------------------------------------------------------------------
+# random models: a flat nn.Sequential and a nested module, float64
+
+
+class _Nested(nn.Module):
+    """features (two conv blocks, each a Sequential) -> head (pool, flatten, linear)."""
+
+    def __init__(self, c_in: int, c1: int, c2: int, classes: int, bn: bool, dropout: bool):
+        super().__init__()
+
+        def block(a: int, b: int) -> nn.Sequential:
+            layers: list[nn.Module] = [nn.Conv2d(a, b, 3, padding=1)]
+            if bn:
+                layers.append(nn.BatchNorm2d(b))
+            layers.append(nn.ReLU())
+            return nn.Sequential(*layers)
+
+        self.features = nn.Sequential(block(c_in, c1), nn.MaxPool2d(2), block(c1, c2))
+        head: list[nn.Module] = [nn.AdaptiveAvgPool2d(2), nn.Flatten()]
+        if dropout:
+            head.append(nn.Dropout(0.5))
+        head.append(nn.Linear(4 * c2, classes))
+        self.head = nn.Sequential(*head)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+def _flat(c_in: int, c1: int, c2: int, classes: int, bn: bool, dropout: bool) -> nn.Sequential:
+    layers: list[nn.Module] = [nn.Conv2d(c_in, c1, 3, padding=1)]
+    if bn:
+        layers.append(nn.BatchNorm2d(c1))
+    layers += [nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU()]
+    layers += [nn.AdaptiveAvgPool2d(2), nn.Flatten()]
+    if dropout:
+        layers.append(nn.Dropout(0.5))
+    layers.append(nn.Linear(4 * c2, classes))
+    return nn.Sequential(*layers)
+
+
+def _model(g: torch.Generator, case: int, *, bn: bool, dropout: bool) -> tuple[nn.Module, int]:
+    """A random float64 CNN and its input channels (1 or 3)."""
+    c_in = 3 if case % 2 else 1
+    c1, c2, classes = _pick(g, 2, 5), _pick(g, 3, 6), _pick(g, 3, 6)
+    build = _Nested if case % 3 == 1 else _flat
+    with _seeded(int(torch.randint(0, 2**31 - 1, (1,), generator=g))):
+        model = build(c_in, c1, c2, classes, bn, dropout).double()
+        for m in model.modules():  # non-trivial statistics: eval and train mode differ
+            if isinstance(m, nn.BatchNorm2d):
+                with torch.no_grad():
+                    m.running_mean.uniform_(-0.3, 0.3)
+                    m.running_var.uniform_(0.5, 2.0)
+                    m.weight.uniform_(0.5, 1.5)
+    return model, c_in
+
+
+def _image(g: torch.Generator, *shape: int) -> torch.Tensor:
+    return torch.rand(*shape, generator=g, dtype=torch.float64)
+
+
+# --------------------------------------------------------------------------------------------
+# capture(model, x, layer)
+
+
+class _Fails(nn.Module):
+    """A model whose forward raises after its first layer: hooks must be removed anyway."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3, dtype=torch.float64)
+        self.fc = nn.Linear(5, 2, dtype=torch.float64)  # does not fit the conv's output
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.conv(x).flatten(1))
+
+
+def capture_activations(fn: Callable[..., Any], cases: int = 12) -> None:
+    """Check ``fn(model, x, layer) -> Tensor``: the output of ``dict(model.named_modules())[layer]``
+    for the batch ``x`` (N, C, H, W), captured with a forward hook that is removed afterwards."""
+    name = "capture"
+    fn = _base._require_callable("capture_activations", fn)
+    g = torch.Generator().manual_seed(404)
+    for case in range(cases):
+        model, c_in = _model(g, case, bn=False, dropout=False)
+        names = [n for n, _ in model.named_modules() if n]
+        layer = names[_pick(g, 0, len(names) - 1)]
+        if case == 0:
+            layer = viz.conv_layers(model)[0]
+        x = _image(g, _pick(g, 1, 3), c_in, 8, 8)
+        call = (
+            f"{name}(model, x of shape {tuple(x.shape)}, {layer!r}) with model = {_describe(model)}"
+        )
+        got = _tensor_result(name, _base._call(name, fn, (model, x, layer), call), call)
+        left = _hooks_left(model)
+        if left:
+            _fail(
+                f"{name} left a hook registered on {', '.join(map(repr, left))} for {call}.\n"
+                "  Hint: keep the handle that register_forward_hook returns and call "
+                "handle.remove() once the forward pass is done (in a `finally:` block)."
+            )
+        expected = viz.activations(model, x, layer)[layer]
+        problem = _difference(got, expected, f"the output of {layer!r}")
+        if problem is None:
+            continue
+        module = dict(model.named_modules())[layer]
+        seen: list[torch.Tensor] = []
+        handle = module.register_forward_pre_hook(lambda _m, args, seen=seen: seen.append(args[0]))
+        try:
+            with torch.no_grad():
+                final = model(x)
+        finally:
+            handle.remove()
+        hint = ""
+        if _same(got, final):
+            hint = (
+                "you returned the model's final output; return what the hook captured: the "
+                "`output` argument of hook(module, inputs, output)"
+            )
+        elif seen and _same(got, seen[0]):
+            hint = (
+                f"that is the *input* of {layer!r}; a forward hook is called as "
+                "hook(module, inputs, output): keep its third argument"
+            )
+        _fail(
+            f"{name} is wrong for {call}:\n  {problem}."
+            + (f"\n  Hint: {hint}" if hint else "")
+            + f"\n  (the layer is {type(module).__name__}; look it up with "
+            "dict(model.named_modules())[layer])"
+        )
+    with _seeded(0):
+        broken = _Fails()
+    x = _image(g, 2, 1, 6, 6)
+    call = f"{name}(model, x, 'conv') on a model whose forward pass raises after 'conv'"
+    try:
+        fn(broken, x, "conv")
+    except NotImplementedError:
+        _fail(f"{name} is not implemented yet: {_base._STUB_HINT}.")
+    except Exception:  # the model's own error: expected to come through
+        pass
+    left = _hooks_left(broken)
+    if left:
+        _fail(
+            f"{name} left its hook registered on {', '.join(map(repr, left))} for {call}.\n"
+            "  Hint: an error in the forward pass skips the lines after it; remove the hook in "
+            "a `finally:` block (try: model(x) finally: handle.remove())."
+        )
+    _base._ok(
+        f"capture_activations: {cases} random models and layers match forward hooks, and no "
+        "hook is left behind (even when the forward pass fails)"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# saliency_map(model, x, target)
+
+
+def _gradient(
+    model: nn.Module, x: torch.Tensor, score: Callable[[torch.Tensor], torch.Tensor]
+) -> torch.Tensor:
+    """∂ score(model(x)) / ∂ x for one image x (C, H, W), in the model's current mode."""
+    inp = x[None].clone().requires_grad_(True)
+    with torch.enable_grad(), _seeded(0):
+        (grad,) = torch.autograd.grad(score(model(inp)), inp)
+    return grad[0]
+
+
+def saliency(fn: Callable[..., Any], cases: int = 10) -> None:
+    """Check ``fn(model, x, target) -> Tensor``: the saliency map (H, W) of one image x (C, H, W),
+    ``|∂ model(x)[0, target] / ∂ x|`` maximised over the channels, computed in eval mode, with
+    the model's train/eval mode unchanged afterwards."""
+    name = "saliency_map"
+    fn = _base._require_callable("saliency", fn)
+    g = torch.Generator().manual_seed(4004)
+    for case in range(cases):
+        # batch norm everywhere (eval and train mode differ); dropout in half of the models
+        model, c_in = _model(g, case, bn=True, dropout=case % 2 == 1)
+        model.train()
+        state = {k: v.clone() for k, v in model.state_dict().items()}
+        x = _image(g, c_in, _pick(g, 6, 9), _pick(g, 6, 9))
+        n_classes = [m for m in model.modules() if isinstance(m, nn.Linear)][-1].out_features
+        target = _pick(g, 0, n_classes - 1)
+        call = (
+            f"{name}(model, x of shape {tuple(x.shape)}, target={target}) with model = "
+            f"{_describe(model)}"
+        )
+        expected = viz.saliency(model, x, target)
+        got = _tensor_result(name, _base._call(name, fn, (model, x, target), call), call)
+        if not all(m.training for m in model.modules()):
+            _fail(
+                f"{name} left the model in eval mode for {call}.\n  Hint: put it back the way you "
+                "found it: was_training = model.training ... model.train(was_training)."
+            )
+        changed = [k for k, v in model.state_dict().items() if not torch.equal(v, state[k])]
+        if changed:
+            _fail(
+                f"{name} changed the model's state ({', '.join(changed[:3])}) for {call}.\n  Hint: "
+                "in training mode batch norm updates its running statistics on every forward "
+                "pass: call model.eval() before the forward pass (and restore the mode after)."
+            )
+        problem = _difference(got, expected, "a saliency map")
+        if problem is None:
+            continue
+        model.eval()
+        try:
+            grad = _gradient(model, x, lambda out, t=target: out[0, t])
+            hints = [
+                (grad.amax(0), "did you forget .abs()? Saliency is the gradient's magnitude"),
+                (grad.abs().sum(0), "combine the colour channels with the maximum, not the sum"),
+                (grad.abs().mean(0), "combine the colour channels with the maximum, not the mean"),
+                (grad.abs()[0], "take the maximum over all colour channels, not channel 0"),
+                (
+                    _gradient(model, x, lambda out, t=target: out[0].softmax(0)[t]).abs().amax(0),
+                    "use the raw class score model(x)[0, target], not the softmax probability",
+                ),
+                (
+                    _gradient(model, x, lambda out: out.sum()).abs().amax(0),
+                    "differentiate the target class's score model(x)[0, target], not the sum "
+                    "of all scores",
+                ),
+            ]
+            if not any(isinstance(m, nn.Dropout) for m in model.modules()):
+                model.train()
+                train_grad = _gradient(model, x, lambda out, t=target: out[0, t])
+                hints.append(
+                    (
+                        train_grad.abs().amax(0),
+                        "did you forget model.eval()? In training mode batch norm uses the "
+                        "statistics of this one image",
+                    )
+                )
+        finally:
+            model.train()
+            model.load_state_dict(state)
+        c, h, w = grad.shape
+        shape_hints = [
+            ((c, h, w), "reduce the colour channels: grad.abs().amax(dim=0) gives an H×W map"),
+            ((1, c, h, w), "drop the batch dimension (grad[0]) and reduce the colour channels"),
+            ((1, h, w), "drop the batch dimension: return an H×W map"),
+        ]
+        hint = next((h for alt, h in hints if _same(got, alt)), None)
+        if hint is None:
+            hint = next((h for shape, h in shape_hints if tuple(got.shape) == shape), None)
+        if hint is None and any(isinstance(m, nn.Dropout) for m in model.modules()):
+            hint = (
+                "this model has dropout: did you forget model.eval()? In training mode "
+                "dropout zeroes random units on every call"
+            )
+        _fail(f"{name} is wrong for {call}:\n  {problem}." + (f"\n  Hint: {hint}" if hint else ""))
+    # the same input tensor twice: gradients must not pile up in x.grad
+    model, c_in = _model(g, 0, bn=True, dropout=False)
+    x = _image(g, c_in, 7, 7)
+    call = f"{name}(model, x, 1) called twice with the same tensor x"
+    expected = viz.saliency(model, x, 1)
+    for _ in range(2):
+        got = _tensor_result(name, _base._call(name, fn, (model, x, 1), call), call)
+    if _difference(got, expected, "a saliency map") is not None:
+        hint = ""
+        if _same(got, 2 * expected):
+            hint = (
+                "\n  Hint: the second map is twice the first: gradients pile up in x.grad. "
+                "Work on a fresh copy, x = x.clone().requires_grad_(True), or zero x.grad."
+            )
+        _fail(f"{name} gives a different map on the second call for {call}.{hint}")
+    _base._ok(
+        f"saliency: {cases} random models (batch norm, dropout) match "
+        "|∂ score / ∂ x| from autograd in eval mode, with the model's mode restored"
+    )
