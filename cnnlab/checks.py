@@ -267,6 +267,35 @@ def _conv(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
 # notebook 1: cross-correlation
 
 
+_ShapeHint = tuple[tuple[int, ...], str]  # (shape a classic mistake gives, what to tell)
+_Judged = tuple[torch.Tensor, list[Hint], list[_ShapeHint]]  # expected, wrong answers, shapes
+
+
+def _check_xk(
+    name: str,
+    fn: Callable[..., Any],
+    inputs: Sequence[tuple[torch.Tensor, torch.Tensor]],
+    cases: int,
+    judge: Callable[[torch.Tensor, torch.Tensor], _Judged],
+) -> None:
+    """Call ``fn(X, K)`` on copies of each pair in ``inputs`` and compare the result with
+    ``judge(X, K)``: (expected, wrong answers with hints, wrong shapes with hints)."""
+    for X, K in inputs:
+        call = f"X of shape {_shape(X)} and K of shape {_shape(K)}"
+        got = _as_tensor(name, _call(name, fn, (X.clone(), K.clone()), call), call)
+        expected, wrong_answers, wrong_shapes = judge(X, K)
+        _compare(
+            name,
+            got,
+            expected,
+            call,
+            show=(("X", X), ("K", K)),
+            wrong_answers=wrong_answers,
+            wrong_shapes=wrong_shapes,
+        )
+    _ok(f"{name}: {cases} random cases match torch.nn.functional.conv2d")
+
+
 def corr2d(fn: Callable[..., Any], cases: int = 60) -> None:
     """Check ``fn(X, K)``: 2-D cross-correlation, X: H×W, K: kh×kw -> (H−kh+1)×(W−kw+1)."""
     name = "corr2d"
@@ -282,9 +311,8 @@ def corr2d(fn: Callable[..., Any], cases: int = 60) -> None:
         h, w = _pick(g, 1, 7), _pick(g, 1, 7)
         kh, kw = _pick(g, 1, h), _pick(g, 1, w)
         inputs.append((_randint(g, h, w), _randint(g, kh, kw)))
-    for X, K in inputs:
-        call = f"X of shape {_shape(X)} and K of shape {_shape(K)}"
-        got = _as_tensor(name, _call(name, fn, (X.clone(), K.clone()), call), call)
+
+    def judge(X: torch.Tensor, K: torch.Tensor) -> _Judged:
         expected = F.conv2d(X[None, None], K[None, None])[0, 0]
         h, w = X.shape
         kh, kw = K.shape
@@ -303,16 +331,9 @@ def corr2d(fn: Callable[..., Any], cases: int = 60) -> None:
                     "you used K transposed: multiply the window X[i:i+kh, j:j+kw] by K itself",
                 )
             )
-        _compare(
-            name,
-            got,
-            expected,
-            call,
-            show=(("X", X), ("K", K)),
-            wrong_answers=wrong_answers,
-            wrong_shapes=_size_hints(h, w, kh, kw),
-        )
-    _ok(f"{name}: {cases} random cases match torch.nn.functional.conv2d")
+        return expected, wrong_answers, _size_hints(h, w, kh, kw)
+
+    _check_xk(name, fn, inputs, cases, judge)
 
 
 def corr2d_multi_in(fn: Callable[..., Any], cases: int = 40) -> None:
@@ -327,47 +348,40 @@ def corr2d_multi_in(fn: Callable[..., Any], cases: int = 40) -> None:
         c, h, w = _pick(g, 2, 4), _pick(g, 2, 6), _pick(g, 2, 6)
         kh, kw = _pick(g, 1, h), _pick(g, 1, w)
         inputs.append((_randint(g, c, h, w), _randint(g, c, kh, kw)))
-    for X, K in inputs:
-        call = f"X of shape {_shape(X)} and K of shape {_shape(K)}"
-        got = _as_tensor(name, _call(name, fn, (X.clone(), K.clone()), call), call)
+
+    def judge(X: torch.Tensor, K: torch.Tensor) -> _Judged:
         per_channel = F.conv2d(X[None], K[:, None], groups=X.shape[0])[0]
-        expected = per_channel.sum(0)
         c, h, w = X.shape
         kh, kw = K.shape[1:]
-        _compare(
-            name,
-            got,
-            expected,
-            call,
-            show=(("X", X), ("K", K)),
-            wrong_answers=[
-                (_conv(X, K.flip(-2, -1)[None])[0], _FLIP_HINT),
-                (
-                    per_channel[0],
-                    "your output uses only the first channel: cross-correlate "
-                    "every channel X[c] with its own kernel K[c] and add the C results",
-                ),
-                (
-                    per_channel.mean(0),
-                    "you averaged the per-channel results; a multi-channel "
-                    "filter *sums* them (one weighted sum over the whole C×kh×kw window)",
-                ),
-                (
-                    per_channel.sum(0) * c,
-                    "your output is C times too large: add each channel's cross-correlation once",
-                ),
-            ],
-            wrong_shapes=[
-                (
-                    (c, h - kh + 1, w - kw + 1),
-                    "you returned one map per input channel; a filter "
-                    "spans the full depth, so add the C per-channel results into one H'×W' map "
-                    "(e.g. sum(...) or torch.stack(...).sum(0))",
-                ),
-                *_size_hints(h, w, kh, kw),
-            ],
-        )
-    _ok(f"{name}: {cases} random cases match torch.nn.functional.conv2d")
+        wrong_answers = [
+            (_conv(X, K.flip(-2, -1)[None])[0], _FLIP_HINT),
+            (
+                per_channel[0],
+                "your output uses only the first channel: cross-correlate "
+                "every channel X[c] with its own kernel K[c] and add the C results",
+            ),
+            (
+                per_channel.mean(0),
+                "you averaged the per-channel results; a multi-channel "
+                "filter *sums* them (one weighted sum over the whole C×kh×kw window)",
+            ),
+            (
+                per_channel.sum(0) * c,
+                "your output is C times too large: add each channel's cross-correlation once",
+            ),
+        ]
+        wrong_shapes = [
+            (
+                (c, h - kh + 1, w - kw + 1),
+                "you returned one map per input channel; a filter "
+                "spans the full depth, so add the C per-channel results into one H'×W' map "
+                "(e.g. sum(...) or torch.stack(...).sum(0))",
+            ),
+            *_size_hints(h, w, kh, kw),
+        ]
+        return per_channel.sum(0), wrong_answers, wrong_shapes
+
+    _check_xk(name, fn, inputs, cases, judge)
 
 
 def _multi_out_cases(name: str, cases: int, kernel: bool) -> list[tuple[torch.Tensor, ...]]:
@@ -387,88 +401,74 @@ def corr2d_multi_in_out(fn: Callable[..., Any], cases: int = 30) -> None:
     """Check ``fn(X, K)``: X: C_in×H×W, K: C_out×C_in×kh×kw -> C_out×H'×W'."""
     name = "corr2d_multi_in_out"
     fn = _require_callable(name, fn)
-    inputs = _multi_out_cases(name, cases, kernel=True)
-    for X, K in inputs:
-        call = f"X of shape {_shape(X)} and K of shape {_shape(K)}"
-        got = _as_tensor(name, _call(name, fn, (X.clone(), K.clone()), call), call)
+
+    def judge(X: torch.Tensor, K: torch.Tensor) -> _Judged:
         expected = _conv(X, K)
         c_in, h, w = X.shape
         c_out, _, kh, kw = K.shape
-        _compare(
-            name,
-            got,
-            expected,
-            call,
-            show=(("X", X), ("K", K)),
-            wrong_answers=[
-                (_conv(X, K.flip(-2, -1)), _FLIP_HINT),
-                (
-                    expected.sum(0),
-                    "you added the output channels together: keep one map per "
-                    "filter K[o] and stack them (torch.stack([... for k in K]))",
-                ),
-            ],
-            wrong_shapes=[
-                (
-                    (h - kh + 1, w - kw + 1),
-                    "you returned a single map: the output has one "
-                    "channel per filter, C_out = K.shape[0], stacked with torch.stack",
-                ),
-                (
-                    (c_in, h - kh + 1, w - kw + 1),
-                    "your output has C_in channels; it needs one "
-                    "per *output* filter, C_out = K.shape[0]",
-                ),
-                (
-                    (c_out, c_in, h - kh + 1, w - kw + 1),
-                    "you kept one map per (output, input) "
-                    "channel pair: sum over the input channels of each filter",
-                ),
-                *_size_hints(h, w, kh, kw, (c_out,)),
-            ],
-        )
-    _ok(f"{name}: {cases} random cases match torch.nn.functional.conv2d")
+        wrong_answers = [
+            (_conv(X, K.flip(-2, -1)), _FLIP_HINT),
+            (
+                expected.sum(0),
+                "you added the output channels together: keep one map per "
+                "filter K[o] and stack them (torch.stack([... for k in K]))",
+            ),
+        ]
+        wrong_shapes = [
+            (
+                (h - kh + 1, w - kw + 1),
+                "you returned a single map: the output has one "
+                "channel per filter, C_out = K.shape[0], stacked with torch.stack",
+            ),
+            (
+                (c_in, h - kh + 1, w - kw + 1),
+                "your output has C_in channels; it needs one "
+                "per *output* filter, C_out = K.shape[0]",
+            ),
+            (
+                (c_out, c_in, h - kh + 1, w - kw + 1),
+                "you kept one map per (output, input) "
+                "channel pair: sum over the input channels of each filter",
+            ),
+            *_size_hints(h, w, kh, kw, (c_out,)),
+        ]
+        return expected, wrong_answers, wrong_shapes
+
+    _check_xk(name, fn, _multi_out_cases(name, cases, kernel=True), cases, judge)
 
 
 def conv1x1(fn: Callable[..., Any], cases: int = 30) -> None:
     """Check ``fn(X, K)``: 1×1 convolution, X: C_in×H×W, K: C_out×C_in×1×1 -> C_out×H×W."""
     name = "conv1x1"
     fn = _require_callable(name, fn)
-    inputs = _multi_out_cases(name, cases, kernel=False)
-    for X, K in inputs:
-        call = f"X of shape {_shape(X)} and K of shape {_shape(K)}"
-        got = _as_tensor(name, _call(name, fn, (X.clone(), K.clone()), call), call)
+
+    def judge(X: torch.Tensor, K: torch.Tensor) -> _Judged:
         expected = _conv(X, K)
-        c_in, h, w = X.shape
+        _, h, w = X.shape
         c_out = K.shape[0]
-        _compare(
-            name,
-            got,
-            expected,
-            call,
-            show=(("X", X), ("K", K)),
-            wrong_answers=[
-                (
-                    expected.sum(0),
-                    "you added the output channels together: the result has "
-                    "C_out = K.shape[0] channels",
-                ),
-            ],
-            wrong_shapes=[
-                ((c_out, h * w), "reshape the C_out×(H·W) product back to C_out×H×W"),
-                (
-                    (h * w, c_out),
-                    "your result is (H·W)×C_out: compute K (C_out×C_in) @ X "
-                    "(C_in×H·W), then reshape to C_out×H×W",
-                ),
-                (
-                    (h, w, c_out),
-                    "channels must come first: C_out×H×W (use .reshape(c_o, h, w) "
-                    "on a C_out×(H·W) product, not a permute of the pixel-major layout)",
-                ),
-            ],
-        )
-    _ok(f"{name}: {cases} random cases match torch.nn.functional.conv2d")
+        wrong_answers = [
+            (
+                expected.sum(0),
+                "you added the output channels together: the result has "
+                "C_out = K.shape[0] channels",
+            ),
+        ]
+        wrong_shapes = [
+            ((c_out, h * w), "reshape the C_out×(H·W) product back to C_out×H×W"),
+            (
+                (h * w, c_out),
+                "your result is (H·W)×C_out: compute K (C_out×C_in) @ X "
+                "(C_in×H·W), then reshape to C_out×H×W",
+            ),
+            (
+                (h, w, c_out),
+                "channels must come first: C_out×H×W (use .reshape(c_o, h, w) "
+                "on a C_out×(H·W) product, not a permute of the pixel-major layout)",
+            ),
+        ]
+        return expected, wrong_answers, wrong_shapes
+
+    _check_xk(name, fn, _multi_out_cases(name, cases, kernel=False), cases, judge)
 
 
 # --------------------------------------------------------------------------------------------

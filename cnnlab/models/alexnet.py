@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from cnnlab._validate import as_int
-from cnnlab.models.layers import LRN
+from cnnlab.models.layers import LRN, check_dropout
 from cnnlab.models.registry import register
 
 KRIZHEVSKY2012 = (
@@ -218,10 +218,7 @@ def build_alexnet(
     """Build ``spec``: (N, in_channels, H, W) at the design H×W -> (N, num_classes)."""
     num_classes = as_int(num_classes, "num_classes", minimum=1)
     in_channels = as_int(in_channels, "in_channels", minimum=1)
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
-        raise TypeError(f"dropout must be a float in [0, 1), got {dropout!r}")
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be a float in [0, 1), got {dropout!r}")
+    dropout = check_dropout(dropout)
     features: OrderedDict[str, nn.Module] = OrderedDict()
     channels, size = in_channels, spec.input_size[1]
     for i, row in enumerate(spec.convs, start=1):

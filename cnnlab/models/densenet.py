@@ -40,6 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnlab._validate import as_int, check_choice
+from cnnlab.models.layers import check_dropout, init_weights
 from cnnlab.models.registry import register
 from cnnlab.models.resnet import check_model_input
 
@@ -163,14 +164,8 @@ class DenseNet(nn.Module):
         self.features.add_module(f"norm{len(block_config) + 1}", nn.BatchNorm2d(n))
         self.classifier = nn.Linear(n, num_classes)
         self.num_features = n
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.zeros_(m.bias)
+        # torchvision's DenseNet init: He normal with fan-in (the others use fan-out)
+        init_weights(self, conv_mode="fan_in", zero_bias=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, C, H, W) -> (N, num_classes)`` logits."""
@@ -210,10 +205,7 @@ def build_densenet(
         raise TypeError(f"compression must be a float in (0, 1], got {compression!r}")
     if not 0.0 < float(compression) <= 1.0:
         raise ValueError(f"compression must be a float in (0, 1], got {compression!r}")
-    if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real):
-        raise TypeError(f"dropout must be a float in [0, 1), got {dropout!r}")
-    if not 0.0 <= float(dropout) < 1.0:
-        raise ValueError(f"dropout must be a float in [0, 1), got {dropout!r}")
+    dropout = check_dropout(dropout)
     return DenseNet(
         growth_rate,
         blocks,
@@ -221,7 +213,7 @@ def build_densenet(
         bn_size=bn_size,
         compression=float(compression),
         stem=check_choice(stem, "stem", ("imagenet", "cifar")),
-        dropout=float(dropout),
+        dropout=dropout,
         num_classes=as_int(num_classes, "num_classes", minimum=1),
         in_channels=as_int(in_channels, "in_channels", minimum=1),
     )

@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from cnnlab._validate import as_int, check_choice
-from cnnlab.models.layers import BNActConv
+from cnnlab.models.layers import BNActConv, init_weights
 from cnnlab.models.registry import register
 from cnnlab.models.resnet import check_model_input
 
@@ -165,12 +165,7 @@ class DPN(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(cin, num_classes)
         self.num_features = cin
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        init_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, C, H, W) -> (N, num_classes)`` logits."""

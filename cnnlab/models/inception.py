@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from cnnlab._validate import as_int
-from cnnlab.models.layers import LRN, ConvBNAct
+from cnnlab.models.layers import LRN, ConvBNAct, check_dropout, init_weights
 from cnnlab.models.registry import register
 
 SZEGEDY2015 = "Szegedy et al., Going Deeper with Convolutions, CVPR 2015 (arXiv:1409.4842)"
@@ -63,17 +63,8 @@ def _check_float(value: object, name: str, low: float, high: float) -> float:
 
 
 def _init_weights(model: nn.Module) -> None:
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.Linear):
-            nn.init.normal_(m.weight, 0.0, 0.01)
-            nn.init.zeros_(m.bias)
+    # torchvision's Inception convention: fan-out He normal, N(0, 0.01²) linear, zero biases
+    init_weights(model, linear_std=0.01, zero_bias=True)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -176,7 +167,7 @@ class GoogLeNet(nn.Module):
         super().__init__()
         num_classes = as_int(num_classes, "num_classes", minimum=1)
         in_channels = as_int(in_channels, "in_channels", minimum=1)
-        dropout = _check_float(dropout, "dropout", 0.0, 1.0)
+        dropout = check_dropout(dropout)
         if k5 not in (3, 5):
             raise ValueError(f"branch3_kernel must be 3 or 5, got {k5!r}")
         if isinstance(width_mult, bool) or not isinstance(width_mult, (int, float)):
@@ -619,7 +610,7 @@ class Inception3(nn.Module):
         super().__init__()
         num_classes = as_int(num_classes, "num_classes", minimum=1)
         in_channels = as_int(in_channels, "in_channels", minimum=1)
-        dropout = _check_float(dropout, "dropout", 0.0, 1.0)
+        dropout = check_dropout(dropout)
         self.aux_logits = bool(aux_logits)
         self.Conv2d_1a_3x3 = _bconv(in_channels, 32, 3, 2)
         self.Conv2d_2a_3x3 = _bconv(32, 32, 3)
@@ -854,7 +845,7 @@ def inception_v4(
     """
     num_classes = as_int(num_classes, "num_classes", minimum=1)
     in_channels = as_int(in_channels, "in_channels", minimum=1)
-    dropout = _check_float(dropout, "dropout", 0.0, 1.0)
+    dropout = check_dropout(dropout)
     stem, channels = build_ops(INCEPTION_V4_STEM, in_channels)
     layers: OrderedDict[str, nn.Module] = OrderedDict(stem=stem)
     for name, op, repeats in INCEPTION_V4_LAYOUT:
@@ -963,7 +954,7 @@ def inception_resnet_v2(
     """
     num_classes = as_int(num_classes, "num_classes", minimum=1)
     in_channels = as_int(in_channels, "in_channels", minimum=1)
-    dropout = _check_float(dropout, "dropout", 0.0, 1.0)
+    dropout = check_dropout(dropout)
     if residual_scale is None:
         scales = IRV2_SCALES
     elif isinstance(residual_scale, (int, float)) and not isinstance(residual_scale, bool):

@@ -7,6 +7,8 @@
 - ``LRN``: local response normalisation written with the constants of Krizhevsky et al. (2012).
 - ``make_activation`` and ``make_classifier``: an activation from its name; the FC head of
   AlexNet/VGG-style networks.
+- ``init_weights`` and ``check_dropout``: the He-normal/BN initialisation and the dropout-rate
+  check the families share.
 - ``install_input_checks``: forward pre-hooks on every leaf convolution, pooling and linear layer
   that turn a wrong channel count or a too-small input into a ``ValueError`` naming the layer.
 
@@ -17,6 +19,7 @@ activation map) would otherwise see it overwritten by the ReLU that follows.
 from __future__ import annotations
 
 import functools
+import numbers
 from collections import OrderedDict
 from collections.abc import Sequence
 
@@ -48,10 +51,82 @@ def make_activation(act: str | None) -> nn.Module | None:
     return _ACTIVATIONS[check_choice(act, "act", [*_ACTIVATIONS, "none"])]()
 
 
+def init_weights(
+    model: nn.Module,
+    *,
+    conv_mode: str = "fan_out",
+    linear_std: float | None = None,
+    zero_bias: bool = False,
+) -> None:
+    """Initialise ``model`` in place, module by module (the order torchvision's models use).
+
+    Conv2d: He normal (``conv_mode`` "fan_out" or "fan_in", ReLU gain); BatchNorm2d: γ=1,
+    β=0; Linear: N(0, ``linear_std``²) weights when ``linear_std`` is given. ``zero_bias``
+    also zeroes the conv and linear biases; otherwise they keep PyTorch's default init.
+    """
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode=conv_mode, nonlinearity="relu")
+            if zero_bias and m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear):
+            if linear_std is not None:
+                nn.init.normal_(m.weight, 0.0, linear_std)
+            if zero_bias and m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
+def check_dropout(value: object, name: str = "dropout") -> float:
+    """``value`` as a float dropout probability in [0, 1); TypeError/ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a float in [0, 1), got {value!r}")
+    if not 0.0 <= float(value) < 1.0:
+        raise ValueError(f"{name} must be a float in [0, 1), got {value!r}")
+    return float(value)
+
+
 def same_padding(kernel_size: int | Sequence[int], dilation: int = 1) -> tuple[int, int]:
     """Padding that keeps H×W at stride 1 for an odd kernel: ``dilation * (k - 1) // 2``."""
     kh, kw = as_pair(kernel_size, "kernel_size", minimum=1)
     return dilation * (kh - 1) // 2, dilation * (kw - 1) // 2
+
+
+def _checked_conv(
+    in_ch: int,
+    out_ch: int,
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int],
+    padding: int | Sequence[int] | None,
+    groups: int,
+    *,
+    bias: bool,
+    dilation: int = 1,
+) -> nn.Conv2d:
+    """The Conv2d of ``ConvBNAct``/``BNActConv``, its arguments checked; ``padding=None``: same."""
+    in_ch = as_int(in_ch, "in_ch", minimum=1)
+    out_ch = as_int(out_ch, "out_ch", minimum=1)
+    groups = as_int(groups, "groups", minimum=1)
+    if in_ch % groups or out_ch % groups:
+        raise ValueError(f"groups={groups} must divide in_ch={in_ch} and out_ch={out_ch}")
+    kernel = as_pair(kernel_size, "kernel_size", minimum=1)
+    pad = (
+        same_padding(kernel, dilation)
+        if padding is None
+        else as_pair(padding, "padding", minimum=0)
+    )
+    return nn.Conv2d(
+        in_ch,
+        out_ch,
+        kernel,
+        stride=as_pair(stride, "stride", minimum=1),
+        padding=pad,
+        dilation=dilation,
+        groups=groups,
+        bias=bias,
+    )
 
 
 class ConvBNAct(nn.Sequential):
@@ -77,35 +152,24 @@ class ConvBNAct(nn.Sequential):
         bn_eps: float = 1e-5,
         bn_momentum: float = 0.1,
     ) -> None:
-        in_ch = as_int(in_ch, "in_ch", minimum=1)
-        out_ch = as_int(out_ch, "out_ch", minimum=1)
-        groups = as_int(groups, "groups", minimum=1)
-        if in_ch % groups or out_ch % groups:
-            raise ValueError(f"groups={groups} must divide in_ch={in_ch} and out_ch={out_ch}")
-        kernel = as_pair(kernel_size, "kernel_size", minimum=1)
-        pad = (
-            same_padding(kernel, dilation)
-            if padding is None
-            else as_pair(padding, "padding", minimum=0)
-        )
-        layers: OrderedDict[str, nn.Module] = OrderedDict()
-        layers["conv"] = nn.Conv2d(
+        conv = _checked_conv(
             in_ch,
             out_ch,
-            kernel,
-            stride=as_pair(stride, "stride", minimum=1),
-            padding=pad,
-            dilation=dilation,
-            groups=groups,
+            kernel_size,
+            stride,
+            padding,
+            groups,
             bias=(not bn) if bias is None else bool(bias),
+            dilation=dilation,
         )
+        layers: OrderedDict[str, nn.Module] = OrderedDict(conv=conv)
         if bn:
-            layers["bn"] = nn.BatchNorm2d(out_ch, eps=bn_eps, momentum=bn_momentum)
+            layers["bn"] = nn.BatchNorm2d(conv.out_channels, eps=bn_eps, momentum=bn_momentum)
         activation = make_activation(act)
         if activation is not None:
             layers["act"] = activation
         super().__init__(layers)
-        self.in_channels, self.out_channels = in_ch, out_ch
+        self.in_channels, self.out_channels = conv.in_channels, conv.out_channels
 
 
 class BNActConv(nn.Sequential):
@@ -122,26 +186,14 @@ class BNActConv(nn.Sequential):
         bias: bool = False,
         act: str | None = "relu",
     ) -> None:
-        in_ch = as_int(in_ch, "in_ch", minimum=1)
-        out_ch = as_int(out_ch, "out_ch", minimum=1)
-        kernel = as_pair(kernel_size, "kernel_size", minimum=1)
-        pad = same_padding(kernel) if padding is None else as_pair(padding, "padding", minimum=0)
-        layers: OrderedDict[str, nn.Module] = OrderedDict()
-        layers["bn"] = nn.BatchNorm2d(in_ch)
+        conv = _checked_conv(in_ch, out_ch, kernel_size, stride, padding, groups, bias=bias)
+        layers: OrderedDict[str, nn.Module] = OrderedDict(bn=nn.BatchNorm2d(conv.in_channels))
         activation = make_activation(act)
         if activation is not None:
             layers["act"] = activation
-        layers["conv"] = nn.Conv2d(
-            in_ch,
-            out_ch,
-            kernel,
-            as_pair(stride, "stride", minimum=1),
-            pad,
-            groups=groups,
-            bias=bias,
-        )
+        layers["conv"] = conv
         super().__init__(layers)
-        self.in_channels, self.out_channels = in_ch, out_ch
+        self.in_channels, self.out_channels = conv.in_channels, conv.out_channels
 
 
 class LRN(nn.Module):

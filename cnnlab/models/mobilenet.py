@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from cnnlab._validate import as_int, as_pair
-from cnnlab.models.layers import ConvBNAct
+from cnnlab.models.layers import ConvBNAct, check_dropout, init_weights
 from cnnlab.models.registry import register
 from cnnlab.models.resnet import check_model_input
 
@@ -125,12 +125,7 @@ class MobileNetV1(nn.Module):
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.classifier = nn.Linear(cin, num_classes)
         self.num_features = cin
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        init_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, C, H, W) -> (N, num_classes)`` logits."""
@@ -176,7 +171,7 @@ def build_mobilenet(
         tuple(cfg),
         alpha=_as_fraction(alpha, "alpha", 0.0, None, low_open=True),
         stem_stride=as_int(stem_stride, "stem_stride", minimum=1),
-        dropout=_as_fraction(dropout, "dropout", 0.0, 1.0, low_open=False),
+        dropout=check_dropout(dropout),
         num_classes=as_int(num_classes, "num_classes", minimum=1),
         in_channels=as_int(in_channels, "in_channels", minimum=1),
     )

@@ -40,13 +40,12 @@ Deviations, stated once for the whole family
 
 from __future__ import annotations
 
-import numbers
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from cnnlab._validate import as_int, check_choice, check_tensor
+from cnnlab.models.layers import check_dropout, init_weights
 from cnnlab.models.registry import register
 
 HE2015 = "He et al., Deep Residual Learning for Image Recognition, CVPR 2016 (arXiv:1512.03385)"
@@ -77,14 +76,6 @@ def _conv3x3(cin: int, cout: int, stride: int = 1, groups: int = 1) -> nn.Conv2d
 
 def _conv1x1(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(cin, cout, 1, stride=stride, bias=False)
-
-
-def _as_dropout(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"dropout must be a float in [0, 1), got {value!r}")
-    if not 0.0 <= float(value) < 1.0:
-        raise ValueError(f"dropout must be a float in [0, 1), got {value!r}")
-    return float(value)
 
 
 def _as_bool(value: object, name: str) -> bool:
@@ -383,7 +374,7 @@ class ResNet(nn.Module):
         self.fc = nn.Linear(self.inplanes, num_classes)
         self.num_features = self.inplanes
         del self.inplanes, self._block_kw  # construction state only
-        self._init_weights()
+        init_weights(self)
 
     def _make_layer(
         self, cls: type[nn.Module], planes: int, blocks: int, stride: int, first_preact: bool
@@ -409,14 +400,6 @@ class ResNet(nn.Module):
             kw["preact_input"] = True
         layers += [cls(out, planes, 1, None, **kw) for _ in range(1, blocks)]
         return nn.Sequential(*layers)
-
-    def _init_weights(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, C, H, W) -> (N, num_features, H', W')``: everything before pooling."""
@@ -492,7 +475,7 @@ def build_resnet(
         preact=_as_bool(preact, "preact"),
         groups=as_int(groups, "groups", minimum=1),
         width_per_group=as_int(width_per_group, "width_per_group", minimum=1),
-        dropout=_as_dropout(dropout),
+        dropout=check_dropout(dropout),
     )
 
 

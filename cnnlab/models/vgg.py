@@ -40,7 +40,7 @@ import torch
 from torch import nn
 
 from cnnlab._validate import as_int
-from cnnlab.models.layers import LRN, make_classifier
+from cnnlab.models.layers import LRN, check_dropout, init_weights, make_classifier
 from cnnlab.models.registry import register
 
 SIMONYAN2015 = (
@@ -105,27 +105,6 @@ def make_vgg_features(
     return nn.Sequential(*layers), channels
 
 
-def _init_like_torchvision(model: nn.Module) -> None:
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.Linear):
-            nn.init.normal_(m.weight, 0, 0.01)
-            nn.init.zeros_(m.bias)
-
-
-def _check_dropout(dropout: object) -> float:
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
-        raise TypeError(f"dropout must be a float in [0, 1), got {dropout!r}")
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be a float in [0, 1), got {dropout!r}")
-    return float(dropout)
-
-
 def build_vgg(
     cfg: str,
     *,
@@ -145,7 +124,7 @@ def build_vgg(
     if cfg not in VGG_CFGS:
         raise ValueError(f"unknown VGG configuration {cfg!r}; valid: {', '.join(VGG_CFGS)}")
     num_classes = as_int(num_classes, "num_classes", minimum=1)
-    dropout = _check_dropout(dropout)
+    dropout = check_dropout(dropout)
     if isinstance(width_mult, bool) or not isinstance(width_mult, (int, float)):
         raise TypeError(f"width_mult must be a positive float, got {width_mult!r}")
     if width_mult <= 0:
@@ -167,7 +146,7 @@ def build_vgg(
     else:
         raise ValueError(f"scale must be 'imagenet' or 'course', got {scale!r}")
     model = nn.Sequential(layers)
-    _init_like_torchvision(model)
+    init_weights(model, linear_std=0.01, zero_bias=True)  # as torchvision's VGG
     return model
 
 
