@@ -26,6 +26,7 @@ course: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m cnnlab exercises --check
 	$(BIN)/python -m pytest -p no:cacheprovider tests notebooks solutions $(NBVAL)
 

@@ -12,8 +12,22 @@ from typing import Any
 __version__ = "0.1.0"
 
 _SUBMODULES = {
-    "ops", "shapes", "filters", "widgets", "checks", "data", "train", "models", "viz",
-    "exercises", "course", "bench", "profiles", "cost", "session", "plots",
+    "ops",
+    "shapes",
+    "filters",
+    "widgets",
+    "checks",
+    "data",
+    "train",
+    "models",
+    "viz",
+    "exercises",
+    "course",
+    "bench",
+    "profiles",
+    "cost",
+    "session",
+    "plots",
 }
 
 

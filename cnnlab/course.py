@@ -18,9 +18,11 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -92,20 +94,40 @@ def _merge_streams(outputs: list) -> list:
     return merged
 
 
+@contextmanager
+def _kernel_manager() -> Iterator[Any]:
+    """A python3 kernel manager on IPC sockets in a private folder, shut down afterwards.
+
+    IPC avoids ipykernel's "running over TCP without encryption" warning on every run; a kernel
+    manager passed to nbclient/papermill is not shut down by them, so it is done here.
+    """
+    from jupyter_client.manager import KernelManager
+
+    with tempfile.TemporaryDirectory() as sockets:
+        km = KernelManager(kernel_name=KERNEL, transport="ipc", ip=str(Path(sockets) / "k"))
+        try:
+            yield km
+        finally:
+            if km.has_kernel:
+                km.shutdown_kernel(now=True)
+
+
 def execute_in_place(path: Path, timeout: int = 900) -> float:
     """Execute ``path`` top to bottom in its own folder and save it; return wall seconds."""
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    client = NotebookClient(
-        nb,
-        timeout=timeout,
-        kernel_name=KERNEL,
-        resources={"metadata": {"path": str(path.parent)}},
-        record_timing=False,
-    )
-    client.execute()
+    with _kernel_manager() as km:
+        client = NotebookClient(
+            nb,
+            km=km,
+            timeout=timeout,
+            kernel_name=KERNEL,
+            resources={"metadata": {"path": str(path.parent)}},
+            record_timing=False,
+        )
+        client.execute()
     seconds = time.perf_counter() - start
     nbformat.write(clean(nb), path)
     return seconds
@@ -219,18 +241,20 @@ def run_course(
         target = out / "notebooks" / path.name
         start = time.perf_counter()
         result = RunResult(path.stem, 0.0, target)
-        try:
-            papermill.execute_notebook(
-                str(path),
-                str(target),
-                parameters=params,
-                kernel_name=KERNEL,
-                cwd=str(path.parent),
-                progress_bar=False,
-                log_output=False,
-            )
-        except Exception as exc:  # papermill raises PapermillExecutionError with the cell's error
-            result.error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1][:300]}"
+        with _kernel_manager() as km:
+            try:
+                papermill.execute_notebook(
+                    str(path),
+                    str(target),
+                    parameters=params,
+                    kernel_name=KERNEL,
+                    km=km,
+                    cwd=str(path.parent),
+                    progress_bar=False,
+                    log_output=False,
+                )
+            except Exception as exc:  # PapermillExecutionError carries the cell's error
+                result.error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1][:300]}"
         result.seconds = time.perf_counter() - start
         if handouts and target.exists():
             result.handout = render_handout(target, handout_dir, urls)

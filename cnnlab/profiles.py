@@ -15,9 +15,8 @@ PROFILES: tuple[str, ...] = ("quick", "full")
 def check_profile(profile: object) -> str:
     """Return ``profile`` if it is "quick" or "full"; raise a clear error otherwise."""
     if not isinstance(profile, str):
-        raise TypeError(
-            f"profile must be a string, one of {PROFILES}, got {profile!r} ({type(profile).__name__})"
-        )
+        kind = type(profile).__name__
+        raise TypeError(f"profile must be a string, one of {PROFILES}, got {profile!r} ({kind})")
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; valid profiles: {', '.join(PROFILES)}")
     return profile
