@@ -1,5 +1,5 @@
-"""Looking inside a trained CNN: filters, activation maps, top inputs, saliency, and
-activation maximisation.
+"""Looking inside a trained CNN: filters (and their likeness to hand-made kernels), activation
+maps, top inputs, saliency, and activation maximisation.
 
 Every function works on *any* ``nn.Module``, not only the course's models: layers are named
 as in ``model.named_modules()`` (``"features.0"``, ``"layer1.0.conv1"``...) and outputs are
@@ -54,6 +54,53 @@ def first_layer_filters(model: nn.Module) -> torch.Tensor:
         if isinstance(module, nn.Conv2d):
             return module.weight.detach().cpu().clone()
     raise ValueError(f"{type(model).__name__} has no nn.Conv2d layer: no filters to show")
+
+
+def kernel_similarity(
+    kernels: torch.Tensor | Sequence[torch.Tensor],
+    filters: torch.Tensor,
+    *,
+    signed: bool = False,
+) -> torch.Tensor:
+    """Cosine similarity of 2-D hand-made ``kernels`` with learned ``filters``: (K, C_out).
+
+    ``kernels``: a (K, kh, kw) tensor or a sequence of K 2-D tensors (sizes may differ), each no
+    larger than the filters; each is centred in a frame of zeros of the filter size (an odd size
+    difference puts the extra zero row/column at the bottom/right). ``filters``: (C_out, fh, fw)
+    or (C_out, C_in, fh, fw), the latter summed over C_in first — the filter's response to a grey
+    image. Entry [k, j] is |cos| between kernel k and filter j, in [0, 1]: scale and sign are
+    ignored, since a filter and its negative detect the same pattern with opposite polarity.
+    ``signed=True`` keeps the sign (values in [-1, 1]). An all-zero kernel or filter gives 0.
+    """
+    filters = check_tensor(filters, "filters", (3, 4), "(C_out, fh, fw) or (C_out, C_in, fh, fw)")
+    if filters.dim() == 4:
+        filters = filters.sum(dim=1)
+    fh, fw = filters.shape[-2:]
+    if isinstance(kernels, torch.Tensor):
+        kernels = check_tensor(kernels, "kernels", (3,), "(K, kh, kw)").unbind(0)
+    elif not isinstance(kernels, Sequence) or isinstance(kernels, (str, bytes)):
+        raise TypeError(
+            f"kernels must be a (K, kh, kw) tensor or a sequence of 2-D tensors, "
+            f"got {type(kernels).__name__}"
+        )
+    if len(kernels) == 0:
+        raise ValueError("kernels must hold at least one kernel")
+    padded = []
+    for i, kernel in enumerate(kernels):
+        kernel = check_tensor(kernel, f"kernels[{i}]", (2,), "(kh, kw)")
+        kh, kw = kernel.shape
+        if kh > fh or kw > fw:
+            raise ValueError(
+                f"kernels[{i}] is {kh}×{kw}, larger than the {fh}×{fw} filters: compare kernels "
+                "no larger than the filters"
+            )
+        top, left = (fh - kh) // 2, (fw - kw) // 2
+        pad = (left, fw - kw - left, top, fh - kh - top)  # F.pad order: last dim first
+        padded.append(F.pad(kernel.detach().to(filters.device, torch.float32), pad))
+    a = F.normalize(torch.stack(padded).flatten(1), dim=1)
+    b = F.normalize(filters.detach().float().flatten(1), dim=1)
+    cos = (a @ b.T).clamp(-1.0, 1.0).cpu()
+    return cos if signed else cos.abs()
 
 
 def _check_model(model: object) -> None:

@@ -443,3 +443,59 @@ def test_a_registry_model_with_input_check_hooks() -> None:
     assert no_hooks(model)
     # the model's own pre-hooks (shape checks) are left exactly as they were
     assert {n: dict(m._forward_pre_hooks) for n, m in model.named_modules()} == pre_hooks
+
+
+# -- learned filters vs hand-made kernels ------------------------------------------------
+def test_kernel_similarity_matches_cosine_of_centred_kernels() -> None:
+    g = torch.Generator().manual_seed(6)
+    kernels = torch.randn(4, 3, 3, generator=g)
+    filters = torch.randn(7, 3, 5, 5, generator=g)
+    sim = viz.kernel_similarity(kernels, filters)
+    assert sim.shape == (4, 7)
+    grey = filters.sum(dim=1).flatten(1)
+    for k in range(4):
+        frame = torch.zeros(5, 5)
+        frame[1:4, 1:4] = kernels[k]
+        expected = torch.nn.functional.cosine_similarity(frame.flatten()[None], grey, dim=1)
+        torch.testing.assert_close(sim[k], expected.abs())
+        torch.testing.assert_close(
+            viz.kernel_similarity(kernels, filters, signed=True)[k], expected
+        )
+    assert ((sim >= 0) & (sim <= 1)).all()
+
+
+def test_kernel_similarity_finds_a_planted_filter_and_mixed_sizes() -> None:
+    sobel = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+    dot = torch.ones(1, 1)
+    filters = torch.randn(5, 5, 5, generator=torch.Generator().manual_seed(7))
+    filters[2] = 0.0
+    filters[2, 1:4, 1:4] = -3.0 * sobel  # opposite polarity, another scale
+    filters[4] = 0.0  # an all-zero filter: similarity 0, not NaN
+    sim = viz.kernel_similarity([sobel, dot], filters)
+    assert sim.shape == (2, 5)
+    torch.testing.assert_close(sim[0, 2], torch.tensor(1.0))
+    assert int(sim[0].argmax()) == 2
+    assert viz.kernel_similarity([sobel], filters, signed=True)[0, 2] < -0.999
+    assert sim[:, 4].eq(0).all() and torch.isfinite(sim).all()
+    # a 1×1 kernel sits at the centre: its similarity reads the centre weight only
+    expected = filters[:, 2, 2].abs() / filters.flatten(1).norm(dim=1).clamp_min(1e-12)
+    torch.testing.assert_close(sim[1], expected)
+    # an even size difference is centred, an odd one puts the extra zeros bottom/right
+    two = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    frame = torch.zeros(1, 5, 5)
+    frame[0, 1:3, 1:3] = two
+    torch.testing.assert_close(viz.kernel_similarity([two], frame), torch.ones(1, 1))
+
+
+def test_kernel_similarity_errors() -> None:
+    filters = torch.randn(3, 2, 3, 3)
+    with pytest.raises(ValueError, match="larger than the 3×3 filters"):
+        viz.kernel_similarity(torch.randn(1, 5, 5), filters)
+    with pytest.raises(ValueError, match=r"filters must be 3-D or 4-D"):
+        viz.kernel_similarity(torch.randn(1, 3, 3), torch.randn(9))
+    with pytest.raises(ValueError, match=r"kernels\[1\] must be 2-D"):
+        viz.kernel_similarity([torch.randn(3, 3), torch.randn(1, 3, 3)], filters)
+    with pytest.raises(ValueError, match="at least one"):
+        viz.kernel_similarity([], filters)
+    with pytest.raises(TypeError, match="kernels must be"):
+        viz.kernel_similarity("sobel_x", filters)

@@ -25,6 +25,7 @@ _FAMILIES: tuple[str, ...] = (
     "densenet",
     "dpn",
     "mobilenet",
+    "simple",
 )
 
 
