@@ -43,8 +43,10 @@ exercises: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/python -m cnnlab notebooks notebooks solutions
 
+# From the repository root, so notebooks/, exercises/ and solutions/ are all in the file browser.
+# Root (containers, CI boxes) needs --allow-root; LAB_ARGS passes more (e.g. --no-browser).
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 clean:
 	rm -rf build .pytest_cache
