@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -35,12 +36,22 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns its exit status (2 for bad input, with a one-line message)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     command = next((a for a in argv if not a.startswith("-")), None)
-    args = build_parser(command).parse_args(argv)
+    parser = build_parser(command)
+    args = parser.parse_args(argv)
     mod = importlib.import_module(args._module)
     run = getattr(mod, f"main_{args.command}", None) or mod.main
-    return int(run(args) or 0)
+    try:
+        return int(run(args) or 0)
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        # Bad input (an unknown name, a wrong size, missing data offline) is the user's to fix:
+        # say what is wrong in one line rather than with a traceback. Set CNNLAB_DEBUG=1 for it.
+        if os.environ.get("CNNLAB_DEBUG"):
+            raise
+        print(f"{parser.prog} {args.command}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from typing import Any
 
 import nbformat
 
-from cnnlab.profiles import check_profile
+from cnnlab.profiles import PROFILES, check_profile
 
 KERNEL = "python3"
 # npm packages that make a handout work offline, and the file each URL points at.
@@ -282,12 +282,14 @@ def _write_index(folder: Path, results: list[RunResult], profile: str) -> None:
 
 
 def configure_notebooks_parser(p: argparse.ArgumentParser) -> None:
+    """Add the ``notebooks`` options to ``p``."""
     p.add_argument("folders", nargs="*", type=Path, default=[Path("notebooks"), Path("solutions")])
     p.add_argument("--only", help="run only notebooks whose file name contains this")
     p.add_argument("--timeout", type=int, default=900, help="seconds per cell")
 
 
 def main_notebooks(args: argparse.Namespace) -> int:
+    """Execute notebooks in place (to commit them executed)."""
     total = 0.0
     for path in discover(args.folders, args.only):
         seconds = execute_in_place(path, args.timeout)
@@ -298,7 +300,10 @@ def main_notebooks(args: argparse.Namespace) -> int:
 
 
 def configure_course_parser(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--profile", default="quick", help="quick (CPU, minutes) or full (GPU)")
+    """Add the ``course`` options to ``p``."""
+    p.add_argument(
+        "--profile", default="quick", choices=PROFILES, help="quick (CPU, minutes) or full (GPU)"
+    )
     p.add_argument("--notebooks", type=Path, default=Path("notebooks"))
     p.add_argument("--out", type=Path, default=Path("build"))
     p.add_argument("--only", help="run only notebooks whose file name contains this")
@@ -323,6 +328,7 @@ def _parse_value(text: str) -> object:
 
 
 def main_course(args: argparse.Namespace) -> int:
+    """Run the course with papermill, render handouts, print wall times."""
     paths = discover([args.notebooks], args.only)
     params = {name: _parse_value(value) for name, value in args.parameter}
     print(

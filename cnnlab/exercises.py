@@ -127,12 +127,14 @@ def generate(solutions: Path, exercises: Path, *, check: bool = False) -> list[s
 
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
+    """Add the ``exercises`` options to ``p``."""
     p.add_argument("--solutions", type=Path, default=Path("solutions"))
     p.add_argument("--exercises", type=Path, default=Path("exercises"))
     p.add_argument("--check", action="store_true", help="fail if exercises/ is stale")
 
 
 def main(args: argparse.Namespace) -> int:
+    """Generate or check ``exercises/``; exit 1 listing stale files."""
     problems = generate(args.solutions, args.exercises, check=args.check)
     for problem in problems:
         print(problem, file=sys.stderr)

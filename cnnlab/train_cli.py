@@ -14,9 +14,9 @@ from typing import Any
 
 from cnnlab.profiles import PROFILES, resolve_profile
 
-# Sizes per compute profile; n_train 0 means the whole training split.
+# Sizes per compute profile; n_train caps the training split (0: all of it).
 SIZES: dict[str, dict[str, Any]] = {
-    "quick": {"epochs": 2, "n_train": 2000, "batch_size": 128},
+    "quick": {"epochs": 15, "n_train": 2000, "batch_size": 64},
     "full": {"epochs": 30, "n_train": 0, "batch_size": 128},
 }
 
@@ -66,7 +66,13 @@ def main(args: argparse.Namespace) -> int:
     remote = {"data_dir": args.data_dir, "progress": not args.quiet}
     if DATASETS[args.data][2]:
         common.update(remote)
-    train = load_dataset(args.data, "train", n=n_train or None, **common)
+    if args.n_train is None:
+        # The profile's n_train is a cap: small datasets (digits has 1,294 train images) use all.
+        train = load_dataset(args.data, "train", **common)
+        if n_train and len(train) > n_train:
+            train = train.subset(slice(0, n_train))
+    else:  # asked for explicitly: more than the split holds is an error (load_dataset says so)
+        train = load_dataset(args.data, "train", n=n_train or None, **common)
     val = load_dataset(args.data, "val", **common) if args.val_fraction > 0 else None
     test = load_dataset(args.data, "test", **common)
 

@@ -49,8 +49,9 @@ def test_train_rejects_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixtu
         main(["train", "--model", "lenet5_modern", "--profile", "medium", "--out", str(tmp_path)])
     assert err.value.code == 2
     assert "invalid choice: 'medium'" in capsys.readouterr().err
-    with pytest.raises(ValueError, match="unknown model 'lenet6'"):
-        main(["train", "--model", "lenet6", "--out", str(tmp_path)])
+    assert main(["train", "--model", "lenet6", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "error: unknown model 'lenet6'" in err and "Did you mean" in err
 
 
 def test_bench_prints_table_ratio_and_json(capsys: pytest.CaptureFixture) -> None:
@@ -110,3 +111,27 @@ def test_bench_gpu_extras_branch_runs_on_cpu(monkeypatch: pytest.MonkeyPatch) ->
     assert 0.5e6 < row["flops_per_image"] < 5e6  # LeNet-5: about 0.42 M multiply-adds forward
     assert row["peak_fraction"] == pytest.approx(row["amp_cl"] * row["flops_per_image"] / 1e12)
     assert "of peak" in bench.format_table(result)
+
+
+def test_readme_train_command_runs_as_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's train example (its profile's n_train exceeds digits' 1,294 images)."""
+    import re
+    import shlex
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    line = re.search(r"python -m cnnlab (train .*?)\s+#|python -m cnnlab (train .*)", readme)
+    assert line, "README has no `python -m cnnlab train` example"
+    argv = shlex.split(line.group(1) or line.group(2))
+    out = argv.index("--out")
+    argv[out + 1] = str(tmp_path / "run")
+    assert main([*argv, "--epochs", "1", "--quiet"]) == 0
+    metrics = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert metrics["model"] == "lenet5_modern" and (tmp_path / "run" / "card.json").exists()
+
+
+def test_cli_bad_input_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["course", "--only", "no-such-notebook"]) == 2
+    err = capsys.readouterr().err
+    assert "error: no notebook matches 'no-such-notebook'" in err and "Traceback" not in err
