@@ -5,7 +5,9 @@
 * :func:`saliency` checks ``saliency_map(model, x, target)``: ``|∂ logits[target] / ∂ x|``
   maximised over the colour channels, computed in eval mode, leaving the model as it was.
 
-Both run seeded random small CNNs (float64, flat and nested) against :mod:`cnnlab.viz`, print one
+Both run seeded random small CNNs (float64, flat and nested) against references computed here
+directly with PyTorch (a forward hook; autograd in eval mode), not with :mod:`cnnlab.viz`, so a
+bug there cannot hide one in a student's code. They print one
 ``✔ ...`` line on success and raise :class:`cnnlab.checks.CheckFailed` with what is wrong
 otherwise. Models are built inside ``torch.random.fork_rng``, so the notebook's global random
 state is not changed.
@@ -21,7 +23,6 @@ import torch
 from torch import nn
 
 import cnnlab.checks as _base  # read at call time: cnnlab.checks imports this module
-from cnnlab import viz
 
 __all__ = ["capture_activations", "saliency"]
 
@@ -169,6 +170,19 @@ class _Fails(nn.Module):
         return self.fc(self.conv(x).flatten(1))
 
 
+def _reference_activation(model: nn.Module, x: torch.Tensor, layer: str) -> torch.Tensor:
+    """The first output of submodule ``layer`` for the batch ``x``: a plain forward hook."""
+    seen: list[torch.Tensor] = []
+    module = dict(model.named_modules())[layer]
+    handle = module.register_forward_hook(lambda _m, _inputs, output: seen.append(output))
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        handle.remove()
+    return seen[0].detach()
+
+
 def capture_activations(fn: Callable[..., Any], cases: int = 12) -> None:
     """Check ``fn(model, x, layer) -> Tensor``: the output of ``dict(model.named_modules())[layer]``
     for the batch ``x`` (N, C, H, W), captured with a forward hook that is removed afterwards."""
@@ -180,7 +194,7 @@ def capture_activations(fn: Callable[..., Any], cases: int = 12) -> None:
         names = [n for n, _ in model.named_modules() if n]
         layer = names[_pick(g, 0, len(names) - 1)]
         if case == 0:
-            layer = viz.conv_layers(model)[0]
+            layer = next(n for n, m in model.named_modules() if isinstance(m, nn.Conv2d))
         x = _image(g, _pick(g, 1, 3), c_in, 8, 8)
         call = (
             f"{name}(model, x of shape {tuple(x.shape)}, {layer!r}) with model = {_describe(model)}"
@@ -193,7 +207,7 @@ def capture_activations(fn: Callable[..., Any], cases: int = 12) -> None:
                 "  Hint: keep the handle that register_forward_hook returns and call "
                 "handle.remove() once the forward pass is done (in a `finally:` block)."
             )
-        expected = viz.activations(model, x, layer)[layer]
+        expected = _reference_activation(model, x, layer)
         problem = _difference(got, expected, f"the output of {layer!r}")
         if problem is None:
             continue
@@ -259,6 +273,19 @@ def _gradient(
     return grad[0]
 
 
+def _reference_saliency(model: nn.Module, x: torch.Tensor, target: int) -> torch.Tensor:
+    """``|∂ model(x)[0, target] / ∂ x|`` maximised over channels (H, W), in eval mode; the
+    model's train/eval flags are restored afterwards."""
+    flags = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        grad = _gradient(model, x, lambda out: out[0, target])
+    finally:
+        for m, flag in flags:
+            m.training = flag
+    return grad.abs().amax(dim=0).detach()
+
+
 def saliency(fn: Callable[..., Any], cases: int = 10) -> None:
     """Check ``fn(model, x, target) -> Tensor``: the saliency map (H, W) of one image x (C, H, W),
     ``|∂ model(x)[0, target] / ∂ x|`` maximised over the channels, computed in eval mode, with
@@ -278,7 +305,7 @@ def saliency(fn: Callable[..., Any], cases: int = 10) -> None:
             f"{name}(model, x of shape {tuple(x.shape)}, target={target}) with model = "
             f"{_describe(model)}"
         )
-        expected = viz.saliency(model, x, target)
+        expected = _reference_saliency(model, x, target)
         got = _tensor_result(name, _base._call(name, fn, (model, x, target), call), call)
         if not all(m.training for m in model.modules()):
             _fail(
@@ -345,7 +372,7 @@ def saliency(fn: Callable[..., Any], cases: int = 10) -> None:
     model, c_in = _model(g, 0, bn=True, dropout=False)
     x = _image(g, c_in, 7, 7)
     call = f"{name}(model, x, 1) called twice with the same tensor x"
-    expected = viz.saliency(model, x, 1)
+    expected = _reference_saliency(model, x, 1)
     for _ in range(2):
         got = _tensor_result(name, _base._call(name, fn, (model, x, 1), call), call)
     if _difference(got, expected, "a saliency map") is not None:

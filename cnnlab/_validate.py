@@ -7,6 +7,7 @@ allowed values, so that bad input never surfaces as an obscure error deep inside
 from __future__ import annotations
 
 import difflib
+import math
 import numbers
 from collections.abc import Iterable, Sequence
 
@@ -27,6 +28,27 @@ def as_int(value: object, name: str, *, minimum: int | None = None) -> int:
     value = int(value)
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
+    return value
+
+
+def as_float(
+    value: object, name: str, *, minimum: float | None = None, exclusive: bool = False
+) -> float:
+    """Return ``value`` as a finite float; reject non-numbers (``TypeError``), NaN/inf and values
+    below ``minimum`` (or equal to it with ``exclusive``) with a ``ValueError``."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1 and value.is_floating_point():
+        value = float(value.item())
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if minimum is not None and (value <= minimum if exclusive else value < minimum):
+        if exclusive and minimum == 0:
+            wanted = "a positive number"
+        else:
+            wanted = f"a number {'>' if exclusive else '>='} {minimum}"
+        raise ValueError(f"{name} must be {wanted}, got {value!r}")
     return value
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cnnlab._validate import as_int, as_pair, check_choice, check_tensor
+from cnnlab._validate import as_float, as_int, as_pair, check_choice, check_tensor
 from cnnlab.ops import conv2d, corr2d
 
 __all__ = [
@@ -204,8 +204,7 @@ def learn_kernel(
     kh, kw = as_pair(kernel_size, "kernel_size", minimum=1)
     steps = as_int(steps, "steps", minimum=1)
     seed = as_int(seed, "seed")
-    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not 0 < lr < math.inf:
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    lr = as_float(lr, "lr", minimum=0, exclusive=True)
     dtype = X.dtype if X.is_floating_point() else torch.float32
     x = X.to(dtype).reshape(-1, 1, *X.shape[-2:])
     y = Y.to(dtype).reshape(-1, 1, *Y.shape[-2:])

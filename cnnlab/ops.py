@@ -123,6 +123,14 @@ def _check_same_kind(x: torch.Tensor, other: torch.Tensor, name: str) -> None:
         )
 
 
+def _check_float(x: torch.Tensor, name: str = "x") -> None:
+    """Like ``torch.nn.functional``, work on floating-point tensors only."""
+    if not x.is_floating_point():
+        raise TypeError(
+            f"{name} must be a floating-point tensor, got {x.dtype} (use {name}.float())"
+        )
+
+
 def conv2d(
     x: torch.Tensor,
     weight: torch.Tensor,
@@ -137,8 +145,24 @@ def conv2d(
     x: N×C_in×H×W, weight: C_out×(C_in/groups)×kh×kw, bias: C_out or None
     -> N×C_out×H_out×W_out with ``H_out = floor((H + 2p - d(kh - 1) - 1)/s) + 1``.
     ``padding`` is an int, a pair, ``"valid"`` (0) or ``"same"`` (stride 1 only). ``groups``
-    splits the channels into independent groups (``groups = C_in`` is depthwise).
+    splits the channels into independent groups (``groups = C_in`` is depthwise). ``x`` and
+    ``weight`` must be floating-point tensors of one dtype.
     """
+    x = check_tensor(x, "x", 4, _X4_HINT)
+    _check_float(x)
+    return _conv2d(x, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv2d(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    stride: int | tuple[int, int],
+    padding: int | tuple[int, int] | str,
+    dilation: int | tuple[int, int],
+    groups: int,
+) -> torch.Tensor:
+    """:func:`conv2d` for any dtype (integer tensors too, for the 2-D :func:`convolve2d`)."""
     x = check_tensor(x, "x", 4, _X4_HINT)
     weight = check_tensor(weight, "weight", 4, "C_out×C_in/groups×kh×kw")
     _check_same_kind(x, weight, "weight")
@@ -205,14 +229,17 @@ def convolve2d(
         K = check_tensor(K, "K", 2, "kh×kw, to go with a 2-D X")
         # Like corr2d, mix integer and float inputs by promoting to a common dtype.
         dtype = torch.promote_types(X.dtype, K.dtype)
-        out = conv2d(
+        out = _conv2d(
             X.to(dtype)[None, None],
             K.to(dtype).flip(0, 1)[None, None],
-            stride=stride,
-            padding=padding,
-            dilation=dilation,
+            None,
+            stride,
+            padding,
+            dilation,
+            1,
         )
         return out[0, 0]
+    _check_float(X, "X")
     K = check_tensor(K, "K", 4, "C_out×C_in/groups×kh×kw, to go with a 4-D X")
     return conv2d(
         X, K.flip(-2, -1), stride=stride, padding=padding, dilation=dilation, groups=groups
@@ -248,6 +275,7 @@ def _pool_plan(
 ) -> _PoolPlan:
     """Check pooling arguments the way PyTorch does and work out the geometry."""
     x = check_tensor(x, "x", (3, 4), "C×H×W or N×C×H×W")
+    _check_float(x)
     was_3d = x.dim() == 3
     if was_3d:
         x = x.unsqueeze(0)
@@ -329,6 +357,7 @@ def global_avg_pool2d(x: torch.Tensor) -> torch.Tensor:
     The trailing 1×1 matches ``nn.AdaptiveAvgPool2d(1)``; use ``.flatten(1)`` for N×C.
     """
     x = check_tensor(x, "x", (3, 4), "C×H×W or N×C×H×W")
+    _check_float(x)
     if x.shape[-1] == 0 or x.shape[-2] == 0:
         raise ValueError(f"x must have a non-empty H×W, got shape {tuple(x.shape)}")
     return x.mean(dim=(-2, -1), keepdim=True)

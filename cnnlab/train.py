@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnlab._validate import as_int, check_choice
+from cnnlab._validate import as_float, as_int, check_choice
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "cosine")
@@ -397,7 +397,7 @@ class Trainer:
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.model = model.to(self.device, memory_format=self.memory_format)
         self.model_name = model_name or type(model).__name__
-        self.lr = _positive(lr, "lr")
+        self.lr = as_float(lr, "lr", minimum=0, exclusive=True)
         self.schedule = check_choice(schedule, "schedule", SCHEDULES)
         self.total_steps = total_steps
         self.label_smoothing = _fraction(label_smoothing, "label_smoothing")
@@ -541,12 +541,6 @@ def _fraction(value: object, name: str) -> float:
     return float(value)
 
 
-def _positive(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    return float(value)
-
-
 def _make_optimizer(
     model: nn.Module, name: str, lr: float, weight_decay: float, momentum: float
 ) -> torch.optim.Optimizer:
@@ -598,6 +592,8 @@ def fit(
     batch order, augmentation and dropout (seed the model's initialisation yourself with
     ``seed_everything``). ``amp``/``channels_last``: None turns them on for CUDA only.
     ``progress``: one tqdm bar for the fit, updated each epoch. The model is left on the device.
+    Raises ``ValueError`` if the images hold NaN/inf and ``FloatingPointError`` if an epoch's
+    mean training loss is not finite (training diverged: ``lr`` too high).
     """
     epochs = as_int(epochs, "epochs", minimum=1)
     batch_size = as_int(batch_size, "batch_size", minimum=1)
@@ -626,6 +622,14 @@ def fit(
     x_train, y_train = trainer.to_device(x_train, y_train)
     if val is not None:
         val = trainer.to_device(*val)
+    # one pass over the data, once per fit: NaN/inf inputs would only show up as a NaN loss
+    for what, data in (("train_data", x_train), ("val_data", None if val is None else val[0])):
+        if data is not None and not bool(torch.isfinite(data).all()):
+            bad = int((~torch.isfinite(data)).flatten(1).any(1).sum())
+            raise ValueError(
+                f"{what} images contain NaN or inf values ({bad} of {data.shape[0]} images); "
+                "clean or re-normalise the data first"
+            )
     bar = _progress_bar(epochs, trainer.model_name) if progress else None
     trainer._call("on_fit_start", trainer)
     try:
@@ -634,6 +638,12 @@ def fit(
             trainer._call("on_epoch_start", trainer)
             start = time.perf_counter()
             train_loss, train_acc = trainer.train_epoch(x_train, y_train, batch_size)
+            if not math.isfinite(train_loss):  # already a float: checking it costs nothing
+                raise FloatingPointError(
+                    f"the training loss of model {trainer.model_name!r} became {train_loss} in "
+                    f"epoch {epoch + 1}: training diverged. lr={trainer.lr:g} may be too high "
+                    "(try lr/10), or the model produces NaN/inf"
+                )
             val_loss, val_acc = math.nan, math.nan
             if val is not None:
                 val_loss, val_acc = trainer.evaluate(*val, eval_batch_size)

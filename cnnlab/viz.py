@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnlab._validate import as_int, check_choice, check_tensor
+from cnnlab._validate import as_float, as_int, check_choice, check_tensor
 
 _CONV_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
@@ -116,6 +116,11 @@ def _resolve(model: nn.Module, layers: str | Iterable[str]) -> dict[str, nn.Modu
         raise ValueError(f"{type(model).__name__} has no submodules to look into")
     if isinstance(layers, str):
         layers = [layers]
+    elif not isinstance(layers, Iterable):
+        raise TypeError(
+            f"layers must be a layer name or a list of names, got {layers!r} "
+            f"({type(layers).__name__}); see viz.layer_names(model)"
+        )
     resolved: dict[str, nn.Module] = {}
     for name in layers:
         if not isinstance(name, str):
@@ -404,9 +409,9 @@ def activation_maximization(
     seed = as_int(seed, "seed", minimum=0)
     blur_every = as_int(blur_every, "blur_every", minimum=0)
     channel = as_int(channel, "channel", minimum=0)
-    for value, label in ((lr, "lr"), (weight_decay, "weight_decay"), (init_scale, "init_scale")):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise ValueError(f"{label} must be a number >= 0, got {value!r}")
+    lr = as_float(lr, "lr", minimum=0)
+    weight_decay = as_float(weight_decay, "weight_decay", minimum=0)
+    init_scale = as_float(init_scale, "init_scale", minimum=0)
     modules = _resolve(model, layer)
     name = next(iter(modules))
     device, dtype = _model_device_dtype(model)

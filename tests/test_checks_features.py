@@ -182,3 +182,31 @@ def test_saliency_batch_dimension_hint() -> None:
 
     with pytest.raises(CheckFailed, match="drop the batch dimension: return an H×W map"):
         checks.saliency(three_channel_batch)
+
+
+def test_references_are_independent_of_viz_and_agree_with_it() -> None:
+    import inspect
+
+    from cnnlab import viz
+
+    assert "viz." not in inspect.getsource(checks).split('"""', 2)[2]  # code, not the docstring
+    g = torch.Generator().manual_seed(7)
+    for case in range(4):
+        model, c_in = checks._model(g, case, bn=True, dropout=case % 2 == 1)
+        model.train()
+        x = checks._image(g, 2, c_in, 8, 8)
+        for layer in [n for n, _ in model.named_modules() if n]:
+            got = checks._reference_activation(model.eval(), x, layer)
+            expected = viz.activations(model, x, layer)[layer]
+            torch.testing.assert_close(got, expected)
+        model.train()
+        state = {k: v.clone() for k, v in model.state_dict().items()}
+        ref = checks._reference_saliency(model, x[0], 1)
+        assert all(m.training for m in model.modules())
+        assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items())
+        torch.testing.assert_close(ref, viz.saliency(model, x[0], 1))
+        # and against a hand-written autograd computation in eval mode
+        model.eval()
+        inp = x[:1].clone().requires_grad_(True)
+        model(inp)[0, 1].backward()
+        torch.testing.assert_close(ref, inp.grad[0].abs().amax(0))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from cnnlab._validate import as_int, check_choice
+from cnnlab._validate import as_int, as_pair, check_choice
 from cnnlab.data.bundled import PHOTOS, load_digits_array, load_photo, load_photos_array, resize
 from cnnlab.data.official import (
     FASHION_CLASSES,
@@ -128,10 +128,11 @@ def load_dataset(
     seeded with ``seed``) or "test" (the official test set; for "digits" a fixed 20 %; for
     "shapes" a separately generated set). "photos" has only "train" (all photos).
     ``n`` keeps the first ``n`` samples of the split; ``size`` (int or (h, w)) resizes with
-    bilinear interpolation ("shapes" is generated at that size instead). ``difficulty`` applies
-    to "shapes", whose images are always those of ``make_shapes(seed=0)`` (``seed`` only picks
-    the val split; call ``make_shapes`` for other draws). ``data_dir``/``download``/``progress``
-    apply to the downloaded datasets.
+    bilinear interpolation ("shapes" is generated at that size instead, so it must be square:
+    an int or (s, s), at least 8). ``difficulty`` ("easy", "medium", "hard") applies only to
+    "shapes" (a ``ValueError`` for other datasets), whose images are always those of
+    ``make_shapes(seed=0)`` (``seed`` only picks the val split; call ``make_shapes`` for other
+    draws). ``data_dir``/``download``/``progress`` apply to the downloaded datasets.
     """
     name = check_choice(name, "dataset", DATASETS)
     valid_splits = ("train",) if name == "photos" else SPLITS
@@ -146,10 +147,26 @@ def load_dataset(
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
     seed = as_int(seed, "seed", minimum=0)
-    check_choice(difficulty, "difficulty", DIFFICULTIES)
+    if name == "shapes":
+        check_choice(difficulty, "difficulty", DIFFICULTIES)
+    elif difficulty != "medium":
+        raise ValueError(
+            f"difficulty only applies to dataset 'shapes', not {name!r}; leave it out "
+            f"(got difficulty={difficulty!r})"
+        )
+    if size is not None:
+        size = as_pair(size, "size", minimum=1)
 
     if name == "shapes":
-        side = DATASETS["shapes"][1] if size is None else as_int(size, "size", minimum=8)
+        side = DATASETS["shapes"][1]
+        if size is not None:
+            h, w = size
+            if h != w or h < 8:
+                raise ValueError(
+                    "size for 'shapes' must be square (its images are generated square) and at "
+                    f"least 8: an int or (s, s) with s >= 8, got {h}×{w}"
+                )
+            side = h
         if split == "test":
             count = SHAPES_TEST if n is None else n
             images, labels = _shapes_pool(count, side, difficulty, stream=1)
@@ -166,8 +183,7 @@ def load_dataset(
         images, labels = images[keep], labels[keep]
         classes = tuple(str(d) for d in range(10))
     elif name == "photos":
-        side = DATASETS["photos"][1] if size is None else as_int(size, "size", minimum=1)
-        photos, classes = load_photos_array(side)
+        photos, classes = load_photos_array(DATASETS["photos"][1] if size is None else size)
         data = Dataset(photos, torch.arange(len(classes)), classes, name)
         return _first(data, n, split)
     elif name == "cifar10":

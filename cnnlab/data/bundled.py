@@ -77,8 +77,9 @@ def load_photo(name: str = "camera", size: object = None, gray: bool = False) ->
     return x.contiguous()
 
 
-def load_photos_array(size: int) -> tuple[torch.Tensor, tuple[str, ...]]:
-    """Every photo centre-cropped to a square and resized: (len(PHOTOS), 3, size, size)."""
+def load_photos_array(size: int | tuple[int, int]) -> tuple[torch.Tensor, tuple[str, ...]]:
+    """Every photo centre-cropped to a square and resized to ``size`` (int or (h, w)):
+    (len(PHOTOS), 3, h, w)."""
     out = []
     for name in PHOTOS:
         x = load_photo(name)

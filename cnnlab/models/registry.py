@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
+from cnnlab._validate import check_choice
+
 # Family modules, imported on the first registry call (not at ``import cnnlab``).
 _FAMILIES: tuple[str, ...] = (
     "lenet",
@@ -99,8 +101,16 @@ def _resolve(name: str) -> str:
 
 
 def list_models(scale: str | None = None, tag: str | None = None) -> list[str]:
-    """Sorted names of registered models, optionally only one ``scale`` or ``tag``."""
+    """Sorted names of registered models, optionally only one ``scale`` or ``tag``.
+
+    An unknown ``scale`` ("imagenet" or "course") or ``tag`` (one that some model has) raises
+    ``ValueError`` listing the valid ones, rather than quietly returning an empty list.
+    """
     _load()
+    if scale is not None:
+        check_choice(scale, "scale", ("imagenet", "course"))
+    if tag is not None:
+        check_choice(tag, "tag", sorted({t for info in _REGISTRY.values() for t in info.tags}))
     return sorted(
         n
         for n, info in _REGISTRY.items()
