@@ -27,6 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnlab.shapes import measured_receptive_field
+
 __all__ = [
     "CheckFailed",
     "conv1x1",
@@ -665,18 +667,6 @@ def conv_params(fn: Callable[..., Any], cases: int = 40) -> None:
     _ok(f"{name}: {cases} random layers match the parameter count of torch.nn.Conv2d")
 
 
-def _torch_receptive_field(kernels: Sequence[int], strides: Sequence[int]) -> int:
-    """Backpropagate from the first output unit of a stack of all-ones 1-D convolutions and
-    measure how many input pixels receive a gradient."""
-    n = sum(kernels) * math.prod(strides) + 1
-    x = torch.ones(1, 1, n, dtype=torch.float64, requires_grad=True)
-    y = x
-    for k, s in zip(kernels, strides, strict=True):
-        y = F.conv1d(y, torch.ones(1, 1, k, dtype=torch.float64), stride=s)
-    y[0, 0, 0].backward()
-    return int((x.grad[0, 0] != 0).nonzero().max()) + 1
-
-
 def _field_call(kernels: list[int], strides: list[int] | None = None) -> str:
     args = f"{kernels}" if strides is None else f"{kernels}, {strides}"
     return f"receptive_field({args})"
@@ -739,8 +729,11 @@ def receptive_field(fn: Callable[..., Any], cases: int = 40) -> None:
             stacks.append((kernels, [_pick(g, 1, 2) for _ in range(depth)]))
         else:
             stacks.append((kernels,))
+    # The footprint of one output unit, measured by backpropagation (not by the formula).
     expected = [
-        _torch_receptive_field(args[0], args[1] if len(args) > 1 else [1] * len(args[0]))
+        measured_receptive_field(
+            list(zip(args[0], args[1] if len(args) > 1 else [1] * len(args[0]), strict=True))
+        )
         for args in stacks
     ]
     # Each call gets fresh lists, so a function that changes them cannot affect the next case.

@@ -16,7 +16,7 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure, SubFigure
 
-from cnnlab._validate import as_int
+from cnnlab._validate import as_float, as_int, check_choice
 
 FigureLike = Figure | SubFigure
 
@@ -337,6 +337,84 @@ def show_image_grid(
             )
         if titles is not None:
             ax.set_title(titles[i], fontsize=8)
+    if title:
+        out.suptitle(title, fontsize=10)
+    return _root(out)
+
+
+# -- filter responses ----------------------------------------------------------------------
+_SCALES = ("auto", "image", "signed")
+
+
+def _image_panel(ax: Axes, img: torch.Tensor, scale: str) -> None:
+    """One (H, W) response or (3, H, W) colour image on the colour scale ``scale``."""
+    if img.dim() == 3:  # colour: the pixel values as they are, clipped to [0, 1]
+        ax.imshow(_numpy(img.clamp(0, 1).permute(1, 2, 0)), interpolation="nearest")
+    elif scale == "signed":  # blue < 0 < red, symmetric, so white is exactly zero
+        lim = float(img.abs().max()) or 1.0
+        ax.imshow(_numpy(img), cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
+    elif scale == "image":  # the photo's own [0, 1] range: blur and sharpen look like photos
+        ax.imshow(_numpy(img.clamp(0, 1)), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    else:
+        ax.imshow(_numpy(img), cmap="gray", interpolation="nearest")
+
+
+def _response_image(t: object, name: str, *, colour: bool) -> torch.Tensor:
+    """(H, W), (1, H, W) or, when ``colour``, (3, H, W) as a float CPU tensor."""
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    x = t.detach().float().cpu()
+    if x.dim() == 3 and x.shape[0] == 1:
+        x = x[0]
+    if x.dim() == 2 or (colour and x.dim() == 3 and x.shape[0] == 3):
+        return x
+    allowed = "(H, W), (1, H, W) or (3, H, W)" if colour else "(H, W) or (1, H, W)"
+    raise ValueError(f"{name} must be {allowed}, got shape {tuple(t.shape)}")
+
+
+def show_filter_responses(
+    image: torch.Tensor,
+    responses: Mapping[str, torch.Tensor],
+    *,
+    scales: Mapping[str, str] | None = None,
+    image_title: str = "original",
+    ncols: int = 3,
+    cell: float = 2.6,
+    fig: FigureLike | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Draw an image followed by the responses of filters to it, one titled panel each.
+
+    ``image``: (H, W), (1, H, W) or colour (3, H, W) in [0, 1]. ``responses``: ``{title: (H', W')
+    or (1, H', W')}``, e.g. from :func:`cnnlab.filters.apply_filter`. ``scales`` maps a title to
+    its colour scale: ``"signed"`` (blue < 0 < red, symmetric: edge detectors),
+    ``"image"`` (grey clipped to [0, 1], like the photo: blur, sharpen) or ``"auto"`` (grey from
+    the response's own min to max; the default for titles not in ``scales``).
+    """
+    if not isinstance(responses, Mapping) or not responses:
+        raise TypeError("responses must be a non-empty {title: (H, W) tensor} dict")
+    scales = dict(scales or {})
+    unknown = set(scales) - set(responses)
+    if unknown:
+        raise ValueError(
+            f"scales names {sorted(unknown)}, which are not in responses {list(responses)}"
+        )
+    panels = [(image_title, _response_image(image, "image", colour=True), "image")]
+    for name, t in responses.items():
+        scale = check_choice(scales.get(name, "auto"), f"scale for {name!r}", _SCALES)
+        panels.append((str(name), _response_image(t, f"responses[{name!r}]", colour=False), scale))
+    ncols = as_int(ncols, "ncols", minimum=1)
+    cell = as_float(cell, "cell", minimum=0.1)
+    rows, cols = _grid_shape(len(panels), ncols)
+    out, axes = _grid(fig, rows, cols, cell, titled=True, suptitle=bool(title))
+    for i, ax in enumerate(axes):
+        _bare(ax)
+        if i >= len(panels):
+            ax.set_visible(False)
+            continue
+        name, img, scale = panels[i]
+        _image_panel(ax, img, scale)
+        ax.set_title(name, fontsize=9)
     if title:
         out.suptitle(title, fontsize=10)
     return _root(out)

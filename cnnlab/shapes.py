@@ -12,9 +12,12 @@ output shape of a stack (tuples ``(kernel, stride[, dilation[, padding]])`` or `
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import torch
+import torch.nn.functional as F
 from torch import nn
 
 from cnnlab._validate import as_int, as_pair
@@ -24,6 +27,7 @@ __all__ = [
     "conv_output_formula",
     "conv_output_size",
     "conv_params",
+    "measured_receptive_field",
     "output_shape",
     "pool_output_size",
     "receptive_field",
@@ -388,6 +392,57 @@ def receptive_field(layers: object) -> int | tuple[int, int]:
     if not steps:
         return 1
     h, w = steps[-1].size
+    return h if h == w else (h, w)
+
+
+def _footprint(kernels: list[int], strides: list[int], dilations: list[int]) -> int:
+    """Backpropagate from the first output unit of a stack of all-ones 1-D convolutions and
+    count the input pixels from the first to the last one that receives a gradient."""
+    # Enough input for one output unit whatever the formula says: Σ d·k·Π s + 1 pixels.
+    n = sum(d * k for k, d in zip(kernels, dilations, strict=True)) * math.prod(strides) + 1
+    x = torch.ones(1, 1, n, dtype=torch.float64, requires_grad=True)
+    y = x
+    for k, s, d in zip(kernels, strides, dilations, strict=True):
+        # All-ones weights are positive, so no gradient cancels out (a max pool would pass the
+        # gradient to one pixel only: the field is every pixel that *can* reach the unit).
+        y = F.conv1d(y, torch.ones(1, 1, k, dtype=torch.float64), stride=s, dilation=d)
+    y[0, 0, 0].backward()
+    hit = (x.grad[0, 0] != 0).nonzero()
+    return int(hit.max() - hit.min()) + 1
+
+
+def measured_receptive_field(layers: object) -> int | tuple[int, int]:
+    """Receptive field of one output unit *measured* with autograd, in input pixels.
+
+    ``layers``: as for :func:`receptive_field` (``(kernel, stride[, dilation[, padding]])``
+    tuples, conv/pool modules or an ``nn.Sequential``). Each layer becomes an all-ones
+    convolution with its kernel, stride and dilation (padding only moves the field, so it is
+    left out); a 1-D input signal (1, 1, n) per axis goes through the stack, the first output
+    unit is backpropagated, and the span of input pixels with a non-zero gradient is returned.
+    Equals :func:`receptive_field` (``[(3, 1)] * 3`` -> 7): a check of the formula, not a
+    replacement for it. Returns an int for square fields and ``(height, width)`` otherwise.
+    """
+    geometries = []
+    for i, layer in enumerate(_flatten(layers)):
+        g = _geometry(layer, i)
+        if g is None:
+            continue
+        if g.kind == "adaptive":
+            raise TypeError(
+                f"layers[{i}] {g.name}: the receptive field of adaptive pooling depends on the "
+                "input size; leave it out of the stack"
+            )
+        geometries.append(g)
+    if not geometries:
+        return 1
+    h, w = (
+        _footprint(
+            [g.kernel[a] for g in geometries],
+            [g.stride[a] for g in geometries],
+            [g.dilation[a] for g in geometries],
+        )
+        for a in (0, 1)
+    )
     return h if h == w else (h, w)
 
 

@@ -301,3 +301,35 @@ def test_bad_input_raises_clear_error(
 def test_module_namespace_is_stable() -> None:
     for name in shapes.__all__:
         assert callable(getattr(shapes, name))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_measured_receptive_field_equals_real_modules_and_formula(seed: int) -> None:
+    """The 1-D all-ones measurement agrees with backpropagation through the real 2-D stack."""
+    rng = random.Random(9100 + seed)
+    layers: list[nn.Module] = []
+    for _ in range(rng.randint(1, 4)):
+        k = (rng.randint(1, 4), rng.randint(1, 4))
+        layers.append(nn.Conv2d(1, 1, k, rng.randint(1, 2), dilation=rng.randint(1, 2)))
+    stack = nn.Sequential(*layers)
+    measured = shapes.measured_receptive_field(stack)
+    pair = (measured, measured) if isinstance(measured, int) else measured
+    assert pair == _empirical_receptive_field(stack, 64), stack
+    assert measured == receptive_field(stack)
+
+
+def test_measured_receptive_field_known_values_and_errors() -> None:
+    measure = shapes.measured_receptive_field
+    assert [measure([(3, 1)] * n) for n in (1, 2, 3)] == [3, 5, 7]
+    assert measure([(3, 1, 2)]) == 5  # dilation 2
+    assert measure([(11, 4), (3, 2)]) == 19  # AlexNet's conv1 + pool1
+    assert measure(nn.Sequential(nn.Conv2d(1, 1, (3, 1)), nn.ReLU(), nn.MaxPool2d(2))) == (4, 2)
+    assert measure([]) == 1
+    with pytest.raises(TypeError, match="adaptive pooling"):
+        measure([nn.AdaptiveAvgPool2d(1)])
+    with pytest.raises(TypeError, match="Linear"):
+        measure([nn.Linear(2, 2)])
+    with pytest.raises(ValueError, match="kernel"):
+        measure([(0, 1)])
+    with pytest.raises(TypeError, match="layers must be"):
+        measure(3)

@@ -354,6 +354,40 @@ def test_plots_return_figures() -> None:
         plots.show_filters(torch.rand(2, 2, 2, 2, 2))
 
 
+def test_show_filter_responses_panels_and_scales() -> None:
+    photo = torch.rand(3, 12, 12)
+    grey = photo.mean(0)
+    edge = torch.nn.functional.conv2d(grey[None, None], torch.tensor([[[[-1.0, 0, 1]]]]))[0]
+    responses = {"edge": edge, "blur": grey * 1.5 - 0.2, "magnitude": edge[0].abs() * 7}
+    fig = plots.show_filter_responses(
+        photo, responses, scales={"edge": "signed", "blur": "image"}, ncols=2
+    )
+    assert isinstance(fig, Figure)
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(fig.axes) == 4 and len(visible) == 4  # image + 3 responses in a 2×2 grid
+    assert [ax.get_title() for ax in visible] == ["original", "edge", "blur", "magnitude"]
+    shown = [ax.get_images()[0] for ax in visible]
+    torch.testing.assert_close(torch.from_numpy(shown[0].get_array().data), photo.permute(1, 2, 0))
+    lim = float(edge.abs().max())
+    assert shown[1].get_cmap().name == "RdBu_r" and shown[1].get_clim() == pytest.approx(
+        (-lim, lim)
+    )
+    assert shown[2].get_clim() == (0, 1) and float(shown[2].get_array().max()) == 1.0  # clipped
+    assert shown[3].get_clim() == pytest.approx((float(edge.abs().min() * 7), lim * 7))
+    fig = plots.show_filter_responses(grey, {"a": edge, "b": edge}, ncols=4, image_title="photo")
+    assert len([ax for ax in fig.axes if ax.get_visible()]) == 3
+    sub = Figure().subfigures(2, 1)
+    assert plots.show_filter_responses(photo, {"a": edge}, fig=sub[0]) is sub[0].figure
+    with pytest.raises(ValueError, match="unknown scale for 'edge' 'sign'"):
+        plots.show_filter_responses(photo, responses, scales={"edge": "sign"})
+    with pytest.raises(ValueError, match="not in responses"):
+        plots.show_filter_responses(photo, responses, scales={"egde": "signed"})
+    with pytest.raises(ValueError, match=r"responses\['edge'\] must be \(H, W\)"):
+        plots.show_filter_responses(photo, {"edge": torch.rand(2, 4, 4)})
+    with pytest.raises(TypeError, match="non-empty"):
+        plots.show_filter_responses(photo, {})
+
+
 # -- the feature explorer ------------------------------------------------------------------
 def test_feature_state_matches_viz() -> None:
     from cnnlab.widgets.features import feature_state
