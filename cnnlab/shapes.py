@@ -352,15 +352,9 @@ class ReceptiveFieldStep:
     jump: tuple[int, int]
 
 
-def receptive_field_steps(layers: object) -> list[ReceptiveFieldStep]:
-    """Per-layer receptive field of a stack: ``r += d(k - 1)·jump`` then ``jump *= s``.
-
-    ``layers``: ``(kernel, stride[, dilation[, padding]])`` tuples (an int is a stride-1 kernel),
-    ``nn.Conv2d``/``nn.MaxPool2d``/``nn.AvgPool2d`` modules or an ``nn.Sequential``; pointwise
-    layers (ReLU, BatchNorm2d, ...) are skipped.
-    """
-    size, jump = [1, 1], [1, 1]
-    steps = []
+def _stack_geometries(layers: object) -> list[_Geometry]:
+    """The geometry of each conv/pool layer of a stack (pointwise layers skipped)."""
+    geometries = []
     for i, layer in enumerate(_flatten(layers)):
         g = _geometry(layer, i)
         if g is None:
@@ -370,6 +364,20 @@ def receptive_field_steps(layers: object) -> list[ReceptiveFieldStep]:
                 f"layers[{i}] {g.name}: the receptive field of adaptive pooling depends on the "
                 "input size; leave it out of the stack"
             )
+        geometries.append(g)
+    return geometries
+
+
+def receptive_field_steps(layers: object) -> list[ReceptiveFieldStep]:
+    """Per-layer receptive field of a stack: ``r += d(k - 1)·jump`` then ``jump *= s``.
+
+    ``layers``: ``(kernel, stride[, dilation[, padding]])`` tuples (an int is a stride-1 kernel),
+    ``nn.Conv2d``/``nn.MaxPool2d``/``nn.AvgPool2d`` modules or an ``nn.Sequential``; pointwise
+    layers (ReLU, BatchNorm2d, ...) are skipped.
+    """
+    size, jump = [1, 1], [1, 1]
+    steps = []
+    for g in _stack_geometries(layers):
         for a in (0, 1):
             size[a] += g.dilation[a] * (g.kernel[a] - 1) * jump[a]
             jump[a] *= g.stride[a]
@@ -422,17 +430,7 @@ def measured_receptive_field(layers: object) -> int | tuple[int, int]:
     Equals :func:`receptive_field` (``[(3, 1)] * 3`` -> 7): a check of the formula, not a
     replacement for it. Returns an int for square fields and ``(height, width)`` otherwise.
     """
-    geometries = []
-    for i, layer in enumerate(_flatten(layers)):
-        g = _geometry(layer, i)
-        if g is None:
-            continue
-        if g.kind == "adaptive":
-            raise TypeError(
-                f"layers[{i}] {g.name}: the receptive field of adaptive pooling depends on the "
-                "input size; leave it out of the stack"
-            )
-        geometries.append(g)
+    geometries = _stack_geometries(layers)
     if not geometries:
         return 1
     h, w = (
