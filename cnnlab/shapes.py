@@ -64,7 +64,9 @@ def _misfit_message(n: int, kernel: int, stride: int, padding: int, dilation: in
     """Explain why the windows do not tile the padded input exactly, and what would."""
     room = n + 2 * padding - _span(kernel, dilation)  # how far the window can travel
     left = room % stride
-    strides = [t for t in range(1, room + 1) if room % t == 0] if room else [1]
+    # Strides that tile the input exactly; a stride wider than the window would skip pixels.
+    span = _span(kernel, dilation)
+    strides = [t for t in range(1, min(room, span) + 1) if room % t == 0] if room else [1]
     fits = [
         p
         for p in range(padding + 1, padding + stride + 1)
