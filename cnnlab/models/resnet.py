@@ -595,81 +595,41 @@ def resnet152(
 _CIFAR = dict(input_size=(3, 32, 32), scale="course", paper=HE2015)
 
 
-@register("resnet20", **_CIFAR, tags=("resnet", "cifar"))
-def resnet20(
-    *, num_classes: int = 10, in_channels: int = 3, shortcut: str = "A", preact: bool = False
-) -> ResNet:
-    """CIFAR ResNet-20 (n=3): 269,722 parameters with shortcut A (paper: 0.27 M)."""
-    return cifar_resnet(
-        20, num_classes=num_classes, in_channels=in_channels, shortcut=shortcut, preact=preact
+# depth 6n+2 -> (n, our parameter count with shortcut A, the paper's Table 6 figure)
+CIFAR_DEPTHS: dict[int, tuple[int, str, str]] = {
+    20: (3, "269,722", "0.27 M"),
+    32: (5, "464,154", "0.46 M"),
+    44: (7, "658,586", "0.66 M"),
+    56: (9, "853,018", "0.85 M"),
+    110: (18, "1,727,962", "1.7 M"),
+}
+
+
+def _register_cifar(depth: int, n: int, params: str, paper: str) -> None:
+    """Register ``resnet{depth}`` and its shortcut-free twin ``plain{depth}``."""
+
+    def resnet(
+        *, num_classes: int = 10, in_channels: int = 3, shortcut: str = "A", preact: bool = False
+    ) -> ResNet:
+        return cifar_resnet(
+            depth,
+            num_classes=num_classes,
+            in_channels=in_channels,
+            shortcut=shortcut,
+            preact=preact,
+        )
+
+    def plain(*, num_classes: int = 10, in_channels: int = 3) -> ResNet:
+        return cifar_resnet(depth, num_classes=num_classes, in_channels=in_channels, residual=False)
+
+    resnet.__doc__ = (
+        f"CIFAR ResNet-{depth} (n={n}): {params} parameters with shortcut A (paper: {paper})."
     )
+    plain.__doc__ = f"CIFAR plain-{depth}: ResNet-{depth} without shortcuts ({params} parameters)."
+    for fn, name, tag in ((resnet, f"resnet{depth}", "resnet"), (plain, f"plain{depth}", "plain")):
+        fn.__name__ = fn.__qualname__ = name
+        register(name, **_CIFAR, tags=(tag, "cifar"))(fn)
 
 
-@register("resnet32", **_CIFAR, tags=("resnet", "cifar"))
-def resnet32(
-    *, num_classes: int = 10, in_channels: int = 3, shortcut: str = "A", preact: bool = False
-) -> ResNet:
-    """CIFAR ResNet-32 (n=5): 464,154 parameters with shortcut A (paper: 0.46 M)."""
-    return cifar_resnet(
-        32, num_classes=num_classes, in_channels=in_channels, shortcut=shortcut, preact=preact
-    )
-
-
-@register("resnet44", **_CIFAR, tags=("resnet", "cifar"))
-def resnet44(
-    *, num_classes: int = 10, in_channels: int = 3, shortcut: str = "A", preact: bool = False
-) -> ResNet:
-    """CIFAR ResNet-44 (n=7): 658,586 parameters with shortcut A (paper: 0.66 M)."""
-    return cifar_resnet(
-        44, num_classes=num_classes, in_channels=in_channels, shortcut=shortcut, preact=preact
-    )
-
-
-@register("resnet56", **_CIFAR, tags=("resnet", "cifar"))
-def resnet56(
-    *, num_classes: int = 10, in_channels: int = 3, shortcut: str = "A", preact: bool = False
-) -> ResNet:
-    """CIFAR ResNet-56 (n=9): 853,018 parameters with shortcut A (paper: 0.85 M)."""
-    return cifar_resnet(
-        56, num_classes=num_classes, in_channels=in_channels, shortcut=shortcut, preact=preact
-    )
-
-
-@register("resnet110", **_CIFAR, tags=("resnet", "cifar"))
-def resnet110(
-    *, num_classes: int = 10, in_channels: int = 3, shortcut: str = "A", preact: bool = False
-) -> ResNet:
-    """CIFAR ResNet-110 (n=18): 1,727,962 parameters with shortcut A (paper: 1.7 M)."""
-    return cifar_resnet(
-        110, num_classes=num_classes, in_channels=in_channels, shortcut=shortcut, preact=preact
-    )
-
-
-@register("plain20", **_CIFAR, tags=("plain", "cifar"))
-def plain20(*, num_classes: int = 10, in_channels: int = 3) -> ResNet:
-    """CIFAR plain-20: ResNet-20 without shortcuts (269,722 parameters)."""
-    return cifar_resnet(20, num_classes=num_classes, in_channels=in_channels, residual=False)
-
-
-@register("plain32", **_CIFAR, tags=("plain", "cifar"))
-def plain32(*, num_classes: int = 10, in_channels: int = 3) -> ResNet:
-    """CIFAR plain-32: ResNet-32 without shortcuts (464,154 parameters)."""
-    return cifar_resnet(32, num_classes=num_classes, in_channels=in_channels, residual=False)
-
-
-@register("plain44", **_CIFAR, tags=("plain", "cifar"))
-def plain44(*, num_classes: int = 10, in_channels: int = 3) -> ResNet:
-    """CIFAR plain-44: ResNet-44 without shortcuts (658,586 parameters)."""
-    return cifar_resnet(44, num_classes=num_classes, in_channels=in_channels, residual=False)
-
-
-@register("plain56", **_CIFAR, tags=("plain", "cifar"))
-def plain56(*, num_classes: int = 10, in_channels: int = 3) -> ResNet:
-    """CIFAR plain-56: ResNet-56 without shortcuts (853,018 parameters)."""
-    return cifar_resnet(56, num_classes=num_classes, in_channels=in_channels, residual=False)
-
-
-@register("plain110", **_CIFAR, tags=("plain", "cifar"))
-def plain110(*, num_classes: int = 10, in_channels: int = 3) -> ResNet:
-    """CIFAR plain-110: ResNet-110 without shortcuts (1,727,962 parameters)."""
-    return cifar_resnet(110, num_classes=num_classes, in_channels=in_channels, residual=False)
+for _depth, _spec in CIFAR_DEPTHS.items():
+    _register_cifar(_depth, *_spec)
