@@ -1,15 +1,19 @@
 """``python -m cnnlab bench``: our training loop against a plain DataLoader loop.
 
-Both loops train the same model (same initial weights, optimiser and batch size) on the same
-in-memory data in the same process. Their timed rounds alternate, so a busy machine slows both
-alike, and warm-up steps are excluded. Why ours is faster:
+Every loop trains its own copy of the same model (same initial weights, optimiser and batch
+size) on the same in-memory data in the same process. Warm-up steps (and compilation) are
+excluded. The timed steps are interleaved one by one (baseline, ours, ours compiled, baseline,
+...): a laptop or a shared cloud CPU changes speed by tens of percent within seconds, and a
+slowdown then hits neighbouring steps of every loop alike. Each ratio is the median over steps
+of (baseline step time / our step time), with its quartiles. Why ours is faster:
 
 * batches are drawn by indexing two device-resident tensors with a shuffled index tensor; a
   ``DataLoader(TensorDataset)`` indexes every sample separately and ``torch.stack``s them
   (collate), then copies each batch to the device;
 * the data and the model are in channels_last layout (oneDNN's preferred layout on CPU, the
   tensor-core friendly one on CUDA);
-* no per-step ``.item()`` (each one waits for the device), gradients reset with set_to_none.
+* no per-step ``.item()`` (each one waits for the device), gradients reset with set_to_none;
+* optionally ``torch.compile`` (the "compiled" columns): fused batch norm, ReLU and additions.
 
 On CUDA it also compares mixed precision + channels_last with fp32 NCHW and reports the
 achieved FLOP rate (FlopCounterMode) as a fraction of a bf16 matmul peak measured in the run.
@@ -21,8 +25,10 @@ import argparse
 import copy
 import json
 import math
+import statistics
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,9 +51,10 @@ class BenchSpec:
 
 DEFAULT_MODELS = ("lenet5_modern", "resnet20")
 SPECS: dict[str, BenchSpec] = {
-    "lenet5_modern": BenchSpec((1, 28, 28), 256, 24, (("image_size", 28),)),
-    "resnet20": BenchSpec((3, 32, 32), 128, 6),
+    "lenet5_modern": BenchSpec((1, 28, 28), 256, 40, (("image_size", 28),)),
+    "resnet20": BenchSpec((3, 32, 32), 128, 12),
 }
+COMPILE_WARMUP = 3  # step 1 runs eagerly (input checks), step 2 compiles forward and backward
 
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
@@ -59,10 +66,15 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--steps", type=int, help="timed steps per loop (default: per model)")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps per loop (default 2)")
-    p.add_argument("--rounds", type=int, default=3, help="alternating timed rounds (default 3)")
     p.add_argument("--batch-size", type=int, help="override the per-model batch size")
     p.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
     p.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
+    p.add_argument(
+        "--compile",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also time our loop under torch.compile (default: on where it can work)",
+    )
     p.add_argument("--json", action="store_true", help="print only the JSON result")
 
 
@@ -73,10 +85,10 @@ def main(args: argparse.Namespace) -> int:
         models,
         steps=args.steps,
         warmup=args.warmup,
-        rounds=args.rounds,
         batch_size=args.batch_size,
         threads=args.threads,
         device=args.device,
+        compile=args.compile,
     )
     if not args.json:
         sys.stdout.write(format_table(result) + "\n")
@@ -84,7 +96,7 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-# --------------------------------------------------------------------------- the two loops
+# --------------------------------------------------------------------------- the loops
 
 
 class _OurLoop:
@@ -100,6 +112,7 @@ class _OurLoop:
         amp: bool | None,
         channels_last: bool,
         lr: float,
+        compile: bool = False,
     ) -> None:
         from cnnlab.train import Trainer
 
@@ -111,13 +124,22 @@ class _OurLoop:
             device=device,
             amp=amp,
             channels_last=channels_last,
+            compile=compile,
             seed=0,
         )
         self.images, self.labels = self.trainer.to_device(images, labels)
+        self.cursor = 0
 
     def run(self, steps: int, batch_size: int) -> None:
-        n = steps * batch_size  # one epoch over the first n images = exactly ``steps`` steps
-        self.trainer.train_epoch(self.images[:n], self.labels[:n], batch_size)  # ends in a sync
+        # One "epoch" over the next steps × batch_size images = exactly ``steps`` steps; the
+        # window moves on each call, so that over the run every image is visited, as with the
+        # DataLoader.
+        n = steps * batch_size
+        if self.cursor + n > self.images.shape[0]:
+            self.cursor = 0
+        window = slice(self.cursor, self.cursor + n)
+        self.cursor += n
+        self.trainer.train_epoch(self.images[window], self.labels[window], batch_size)
 
 
 class _DataLoaderLoop:
@@ -132,22 +154,43 @@ class _DataLoaderLoop:
         *,
         lr: float,
     ) -> None:
+        from torch.utils.data import DataLoader, TensorDataset
+
         self.model = model.to(device)
         self.device = device
         self.optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
-        self.images, self.labels = images, labels
+        self.dataset = TensorDataset(images, labels)
+        self.loader_class = DataLoader
         self.generator = torch.Generator().manual_seed(0)
+        self.batches: Iterator[list[torch.Tensor]] | None = None
+        self.batch_size = 0
+
+    def _next_batch(self, batch_size: int) -> list[torch.Tensor]:
+        # One iterator per epoch, as in a real training loop (creating it is part of the cost).
+        if self.batches is None or batch_size != self.batch_size:
+            self.batch_size = batch_size
+            self.batches = iter(self._loader(batch_size))
+        try:
+            return next(self.batches)
+        except StopIteration:
+            self.batches = iter(self._loader(batch_size))
+            return next(self.batches)
+
+    def _loader(self, batch_size: int) -> Any:
+        return self.loader_class(
+            self.dataset,
+            batch_size=batch_size,
+            shuffle=True,
+            drop_last=True,
+            generator=self.generator,
+        )
 
     def run(self, steps: int, batch_size: int) -> None:
-        from torch.utils.data import DataLoader, TensorDataset
-
-        n = steps * batch_size
-        dataset = TensorDataset(self.images[:n], self.labels[:n])
-        loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=self.generator)
         model, opt = self.model, self.optimizer
         model.train()
         running, correct = 0.0, 0
-        for x, y in loader:
+        for _ in range(steps):
+            x, y = self._next_batch(batch_size)
             x, y = x.to(self.device), y.to(self.device)
             out = model(x)
             loss = F.cross_entropy(out, y)
@@ -166,38 +209,50 @@ def _sync(device: torch.device) -> None:
         torch.mps.synchronize()
 
 
+@dataclass(frozen=True)
+class Race:
+    """Per-step wall-clock seconds of each loop (interleaved) and each loop's warm-up time."""
+
+    times: dict[str, list[float]]
+    warmup_s: dict[str, float]
+
+    def rate(self, name: str, batch_size: int) -> float:
+        """Images per second at the median step time."""
+        return batch_size / statistics.median(self.times[name])
+
+    def ratio(self, baseline: str, name: str) -> tuple[float, float, float]:
+        """(median, lower quartile, upper quartile) of baseline step time / ``name`` step time."""
+        r = [b / t for b, t in zip(self.times[baseline], self.times[name], strict=True)]
+        if len(r) < 2:
+            return r[0], r[0], r[0]
+        q1, _, q3 = statistics.quantiles(r, n=4, method="inclusive")
+        return statistics.median(r), q1, q3
+
+
 def _race(
     loops: dict[str, Any],
     steps: int,
-    warmup: int,
-    rounds: int,
+    warmup: dict[str, int],
     batch_size: int,
     device: torch.device,
-) -> dict[str, tuple[float, float]]:
-    """(images per wall-clock second, images per CPU second) of each loop.
-
-    Timed rounds alternate between the loops so that load from other processes hits both. The
-    CPU time of this process (``time.process_time``) is less sensitive to such load than the
-    wall clock: on a shared CPU it is the steadier basis for the ratio.
-    """
-    for loop in loops.values():
-        if warmup:
-            loop.run(warmup, batch_size)
-    per_round = [steps // rounds + (1 if r < steps % rounds else 0) for r in range(rounds)]
-    wall = dict.fromkeys(loops, 0.0)
-    cpu = dict.fromkeys(loops, 0.0)
-    for k in per_round:
-        if k == 0:
-            continue
+) -> Race:
+    """Warm each loop up, then time ``steps`` single steps of every loop, interleaved."""
+    warm = {}
+    for name, loop in loops.items():
+        start = time.perf_counter()
+        if warmup[name]:
+            loop.run(warmup[name], batch_size)
+        _sync(device)
+        warm[name] = time.perf_counter() - start
+    times: dict[str, list[float]] = {name: [] for name in loops}
+    for _ in range(steps):
         for name, loop in loops.items():
             _sync(device)
-            start, start_cpu = time.perf_counter(), time.process_time()
-            loop.run(k, batch_size)
+            start = time.perf_counter()
+            loop.run(1, batch_size)
             _sync(device)
-            wall[name] += time.perf_counter() - start
-            cpu[name] += time.process_time() - start_cpu
-    images = steps * batch_size
-    return {name: (images / wall[name], images / max(cpu[name], 1e-9)) for name in loops}
+            times[name].append(time.perf_counter() - start)
+    return Race(times, warm)
 
 
 # --------------------------------------------------------------------------- FLOPs and peak
@@ -259,26 +314,28 @@ def run_bench(
     *,
     steps: int | None = None,
     warmup: int = 2,
-    rounds: int = 3,
     batch_size: int | None = None,
     threads: int | None = 1,
     device: str | torch.device | None = None,
     lr: float = 0.01,
+    compile: bool | None = True,
     extras: bool | None = None,
 ) -> dict[str, Any]:
     """Benchmark each model; returns ``{"device", "threads", "torch", "models": {name: {...}}}``.
 
-    Per model: ``ours`` and ``dataloader`` images/s (wall clock) and their ``ratio``; on CPU also
-    images per CPU-second (``ours_cpu``, ``dataloader_cpu``, ``cpu_ratio``); on CUDA also
-    ``fp32_nchw`` and ``amp_cl`` images/s, ``amp_speedup``, ``flops_per_image`` (training step,
-    FlopCounterMode) and ``peak_fraction`` (of the bf16 matmul peak measured in the run).
-    ``extras`` (default: on CUDA only) switches those CUDA measurements on or off.
+    Per model: ``dataloader`` and ``ours`` images/s (at the median step time), ``ratio`` (median
+    of per-step ratios) and ``ratio_iqr`` (its quartiles). With ``compile`` (when
+    ``torch.compile`` can work on the device; ``compile_skipped`` says why not) also
+    ``ours_compiled``, ``compiled_ratio``, ``compiled_ratio_iqr`` and ``compile_s`` (warm-up
+    seconds, compilation included). On CUDA (``extras``) also ``fp32_nchw`` and ``amp_cl``
+    images/s of our loop, ``amp_speedup``, ``flops_per_image`` (training step, FlopCounterMode)
+    and ``peak_fraction`` (achieved FLOP/s of ``amp_cl`` over the bf16 matmul peak measured in
+    the run).
     """
     from cnnlab.models import create_model, model_info
-    from cnnlab.train import pick_device, seed_everything
+    from cnnlab.train import compile_unavailable, pick_device, seed_everything
 
     warmup = as_int(warmup, "warmup", minimum=0)
-    rounds = as_int(rounds, "rounds", minimum=1)
     dev = pick_device(device)
     old_threads = torch.get_num_threads()
     if threads is not None:
@@ -289,6 +346,10 @@ def run_bench(
         "torch": torch.__version__,
         "models": {},
     }
+    skipped = compile_unavailable(dev) if compile else "not asked for"
+    out["compile"] = skipped is None
+    if skipped is not None:
+        out["compile_skipped"] = skipped
     try:
         extras = dev.type == "cuda" if extras is None else bool(extras)
         out["extras"] = extras
@@ -299,61 +360,63 @@ def run_bench(
             spec = _spec(name, steps, batch_size)
             canonical = model_info(name).name
             seed_everything(0, threads=None)
-            c = spec.shape[0]
-            base = create_model(canonical, num_classes=10, in_channels=c, **dict(spec.options))
-            n = spec.batch_size * max(spec.steps, warmup, 1)
+            base = create_model(
+                canonical, num_classes=10, in_channels=spec.shape[0], **dict(spec.options)
+            )
+            n = spec.batch_size * max(spec.steps, warmup, COMPILE_WARMUP, 1)
             gen = torch.Generator().manual_seed(0)
             images = torch.rand(n, *spec.shape, generator=gen)
             labels = torch.randint(0, 10, (n,), generator=gen)
-            r = max(1, min(rounds, spec.steps))
-            loops = {
-                "ours": _OurLoop(
-                    copy.deepcopy(base), images, labels, dev, amp=None, channels_last=True, lr=lr
-                ),
+
+            def ours(amp: bool | None, channels_last: bool, compiled: bool = False) -> _OurLoop:
+                return _OurLoop(
+                    copy.deepcopy(base),  # noqa: B023 - used at once, inside this iteration
+                    images,  # noqa: B023
+                    labels,  # noqa: B023
+                    dev,
+                    amp=amp,
+                    channels_last=channels_last,
+                    lr=lr,
+                    compile=compiled,
+                )
+
+            loops: dict[str, Any] = {
                 "dataloader": _DataLoaderLoop(copy.deepcopy(base), images, labels, dev, lr=lr),
+                "ours": ours(None, True),
             }
-            rates = _race(loops, spec.steps, warmup, r, spec.batch_size, dev)
-            (ours, ours_cpu), (base_rate, base_cpu) = rates["ours"], rates["dataloader"]
+            if skipped is None:
+                loops["ours_compiled"] = ours(None, True, compiled=True)
+            warm = {k: COMPILE_WARMUP if k == "ours_compiled" else warmup for k in loops}
+            race = _race(loops, spec.steps, warm, spec.batch_size, dev)
+            ratio = race.ratio("dataloader", "ours")
             row: dict[str, Any] = {
                 "input": list(spec.shape),
                 "batch_size": spec.batch_size,
                 "steps": spec.steps,
-                "ours": ours,
-                "dataloader": base_rate,
-                "ratio": ours / base_rate,
+                "dataloader": race.rate("dataloader", spec.batch_size),
+                "ours": race.rate("ours", spec.batch_size),
+                "ratio": ratio[0],
+                "ratio_iqr": list(ratio[1:]),
             }
-            if dev.type == "cpu":
+            if "ours_compiled" in loops:
+                compiled = race.ratio("dataloader", "ours_compiled")
                 row.update(
-                    ours_cpu=ours_cpu, dataloader_cpu=base_cpu, cpu_ratio=ours_cpu / base_cpu
+                    ours_compiled=race.rate("ours_compiled", spec.batch_size),
+                    compiled_ratio=compiled[0],
+                    compiled_ratio_iqr=list(compiled[1:]),
+                    compile_s=race.warmup_s["ours_compiled"],
                 )
             if extras:
-                variants = {
-                    "fp32_nchw": _OurLoop(
-                        copy.deepcopy(base),
-                        images,
-                        labels,
-                        dev,
-                        amp=False,
-                        channels_last=False,
-                        lr=lr,
-                    ),
-                    "amp_cl": _OurLoop(
-                        copy.deepcopy(base),
-                        images,
-                        labels,
-                        dev,
-                        amp=None,
-                        channels_last=True,
-                        lr=lr,
-                    ),
-                }
-                rates = _race(variants, spec.steps, warmup, r, spec.batch_size, dev)
-                fp32, amp_cl = rates["fp32_nchw"][0], rates["amp_cl"][0]
+                variants = {"fp32_nchw": ours(False, False), "amp_cl": ours(None, True)}
+                race = _race(variants, spec.steps, dict.fromkeys(variants, warmup),
+                             spec.batch_size, dev)  # fmt: skip
+                speedup = race.ratio("fp32_nchw", "amp_cl")[0]
+                amp_cl = race.rate("amp_cl", spec.batch_size)
                 flops = train_flops_per_image(copy.deepcopy(base).to(dev), spec.shape)
                 row.update(
-                    fp32_nchw=fp32,
+                    fp32_nchw=race.rate("fp32_nchw", spec.batch_size),
                     amp_cl=amp_cl,
-                    amp_speedup=amp_cl / fp32,
+                    amp_speedup=speedup,
                     flops_per_image=flops,
                     peak_fraction=amp_cl * flops / peak,
                 )
@@ -364,30 +427,42 @@ def run_bench(
 
 
 def format_table(result: dict[str, Any]) -> str:
-    """The benchmark result as a plain-text table."""
+    """The benchmark result as a plain-text table (ratios: median over steps [quartiles])."""
     cuda = result.get("extras", result["device"].startswith("cuda"))
-    head = f"{'model':<16}{'input':>12}{'batch':>7}{'steps':>7}{'ours img/s':>12}"
-    head += f"{'DataLoader':>12}{'ratio':>8}"
-    cpu = result["device"] == "cpu"
-    if cpu:
-        head += f"{'ours img/CPU-s':>16}{'DataLoader':>12}{'ratio':>8}"
+    compiled = any("ours_compiled" in r for r in result["models"].values())
+    head = f"{'model':<16}{'input':>10}{'batch':>7}{'steps':>7}{'DataLoader':>12}"
+    head += f"{'ours':>10}{'ratio [IQR]':>22}"
+    if compiled:
+        head += f"{'compiled':>10}{'ratio [IQR]':>22}{'compile s':>11}"
     if cuda:
         head += f"{'fp32 NCHW':>11}{'AMP+CL':>10}{'speedup':>9}{'GFLOP/img':>11}{'of peak':>9}"
     lines = [
-        f"device {result['device']}, {result['threads']} thread(s), torch {result['torch']}",
+        f"device {result['device']}, {result['threads']} thread(s), torch {result['torch']}; "
+        "images/s at the median step, ratio = median over interleaved steps",
         head,
         "-" * len(head),
     ]
+
+    def ratio(r: float, iqr: list[float]) -> str:
+        return f"{r:.2f}x [{iqr[0]:.2f}-{iqr[1]:.2f}]"
+
     for name, r in result["models"].items():
         shape = "x".join(str(s) for s in r["input"])
-        line = f"{name:<16}{shape:>12}{r['batch_size']:>7}{r['steps']:>7}{r['ours']:>12.1f}"
-        line += f"{r['dataloader']:>12.1f}{r['ratio']:>7.2f}x"
-        if cpu:
-            line += f"{r['ours_cpu']:>16.1f}{r['dataloader_cpu']:>12.1f}{r['cpu_ratio']:>7.2f}x"
+        line = f"{name:<16}{shape:>10}{r['batch_size']:>7}{r['steps']:>7}{r['dataloader']:>12.1f}"
+        line += f"{r['ours']:>10.1f}{ratio(r['ratio'], r['ratio_iqr']):>22}"
+        if compiled:
+            if "ours_compiled" in r:
+                line += f"{r['ours_compiled']:>10.1f}"
+                line += f"{ratio(r['compiled_ratio'], r['compiled_ratio_iqr']):>22}"
+                line += f"{r['compile_s']:>11.1f}"
+            else:
+                line += f"{'-':>10}{'-':>22}{'-':>11}"
         if cuda:
             line += f"{r['fp32_nchw']:>11.0f}{r['amp_cl']:>10.0f}{r['amp_speedup']:>8.2f}x"
             line += f"{r['flops_per_image'] / 1e9:>11.3f}{r['peak_fraction']:>8.1%}"
         lines.append(line)
+    if result.get("compile_skipped") and result["compile_skipped"] != "not asked for":
+        lines.append(f"torch.compile skipped: {result['compile_skipped']}")
     if cuda:
         lines.append(f"bf16 matmul peak measured: {result['bf16_matmul_peak_tflops']:.1f} TFLOP/s")
     return "\n".join(lines)

@@ -56,18 +56,63 @@ def test_train_rejects_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 def test_bench_prints_table_ratio_and_json(capsys: pytest.CaptureFixture) -> None:
     rc = main([
-        "bench", "--models", "lenet5_modern", "--steps", "2", "--warmup", "1",
-        "--batch-size", "32",
+        "bench", "--models", "lenet5_modern", "--steps", "3", "--warmup", "1",
+        "--batch-size", "32", "--no-compile",
     ])  # fmt: skip
     assert rc == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].startswith("device cpu") or lines[0].startswith("device cuda")
     assert "ratio" in lines[1] and lines[3].startswith("lenet5_modern")
     result = json.loads(lines[-1])
+    assert result["compile"] is False and result["compile_skipped"] == "not asked for"
     row = result["models"]["lenet5_modern"]
-    assert row["batch_size"] == 32 and row["steps"] == 2 and row["input"] == [1, 28, 28]
-    assert row["ratio"] == pytest.approx(row["ours"] / row["dataloader"])
-    assert f"{row['ratio']:.2f}x" in lines[3]
+    assert row["batch_size"] == 32 and row["steps"] == 3 and row["input"] == [1, 28, 28]
+    assert row["ratio_iqr"][0] <= row["ratio"] <= row["ratio_iqr"][1]
+    assert row["ours"] > 0 and row["dataloader"] > 0 and "ours_compiled" not in row
+    assert f"{row['ratio']:.2f}x [{row['ratio_iqr'][0]:.2f}-{row['ratio_iqr'][1]:.2f}]" in lines[3]
+
+
+def test_race_ratio_is_the_median_of_per_step_ratios() -> None:
+    from cnnlab.bench import Race
+
+    # A slow phase in the middle (steps 3-4) hits both loops; per-step ratios stay 2.
+    race = Race({"base": [2.0, 2.0, 8.0, 8.0, 2.0], "ours": [1.0, 1.0, 4.0, 4.0, 0.5]}, {})
+    assert race.ratio("base", "ours") == (2.0, 2.0, 2.0)
+    assert race.rate("ours", 10) == pytest.approx(10 / 1.0)  # at the median step time
+    assert Race({"a": [3.0], "b": [1.0]}, {}).ratio("a", "b") == (3.0, 3.0, 3.0)
+
+
+def test_dataloader_loop_keeps_one_iterator_per_epoch() -> None:
+    from cnnlab.bench import _DataLoaderLoop
+
+    x, y = torch.rand(12, 1, 4, 4), torch.randint(0, 2, (12,))
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 2))
+    loop = _DataLoaderLoop(model, x, y, torch.device("cpu"), lr=0.1)
+    seen = []
+    for _ in range(6):  # 3 batches of 4 per epoch: two epochs, each a permutation of the data
+        seen.append(loop._next_batch(4)[1])
+    for epoch in (seen[:3], seen[3:]):
+        assert torch.cat(epoch).sort().values.tolist() == y.sort().values.tolist()
+
+
+def test_bench_table_with_compiled_columns_and_skip_reason() -> None:
+    from cnnlab.bench import format_table
+
+    row = {
+        "input": [3, 32, 32], "batch_size": 128, "steps": 12, "ours": 190.0,
+        "dataloader": 150.0, "ratio": 1.27, "ratio_iqr": [1.2, 1.3],
+        "ours_compiled": 200.0, "compiled_ratio": 1.33, "compiled_ratio_iqr": [1.25, 1.4],
+        "compile_s": 43.2,
+    }  # fmt: skip
+    table = format_table({
+        "device": "cpu", "threads": 1, "torch": "x", "models": {"resnet20": row},
+    })  # fmt: skip
+    assert "1.27x [1.20-1.30]" in table and "1.33x [1.25-1.40]" in table and "43.2" in table
+    skipped = format_table({
+        "device": "cpu", "threads": 1, "torch": "x", "compile_skipped": "no C++ compiler",
+        "models": {"resnet20": {k: v for k, v in row.items() if "compile" not in k}},
+    })  # fmt: skip
+    assert "compiled" not in skipped.splitlines()[1] and "skipped: no C++ compiler" in skipped
 
 
 def test_bench_cuda_table_format() -> None:
@@ -75,8 +120,8 @@ def test_bench_cuda_table_format() -> None:
 
     row = {
         "input": [3, 32, 32], "batch_size": 128, "steps": 10, "ours": 900.0,
-        "dataloader": 600.0, "ratio": 1.5, "fp32_nchw": 5000.0, "amp_cl": 15000.0,
-        "amp_speedup": 3.0, "flops_per_image": 2.5e8, "peak_fraction": 0.012,
+        "dataloader": 600.0, "ratio": 1.5, "ratio_iqr": [1.4, 1.6], "fp32_nchw": 5000.0,
+        "amp_cl": 15000.0, "amp_speedup": 3.0, "flops_per_image": 2.5e8, "peak_fraction": 0.012,
     }  # fmt: skip
     table = format_table({
         "device": "cuda", "threads": 1, "torch": "x", "bf16_matmul_peak_tflops": 700.0,
@@ -102,7 +147,7 @@ def test_bench_gpu_extras_branch_runs_on_cpu(monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.setattr(bench, "matmul_peak", lambda device: 1e12)
     result = bench.run_bench(
-        ["lenet5_modern"], steps=1, warmup=0, rounds=1, batch_size=16, extras=True
+        ["lenet5_modern"], steps=1, warmup=0, batch_size=16, extras=True, compile=False
     )
     row = result["models"]["lenet5_modern"]
     assert result["bf16_matmul_peak_tflops"] == 1.0

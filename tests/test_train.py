@@ -22,6 +22,8 @@ from cnnlab.train import (
     InputShapeError,
     RandomCrop,
     RandomFlip,
+    Trainer,
+    compile_unavailable,
     evaluate,
     fit,
     load_checkpoint,
@@ -86,8 +88,57 @@ def test_fit_adam_cosine_and_no_val(digits: tuple) -> None:
     steps = 2 * 6  # per-step cosine from 0.01 towards 0; lr records each epoch's last step
     assert h.lr == pytest.approx([0.005 * (1 + math.cos(math.pi * s / steps)) for s in (5, 11)])
     h = fit(tiny_cnn(), (train.images, train.labels), epochs=1, optimizer="adamw",
-            channels_last=True, progress=False)  # fmt: skip
+            channels_last=False, progress=False)  # fmt: skip
     assert h.train_loss[0] > 0
+
+
+def test_channels_last_and_fused_optimizer_are_the_cpu_defaults() -> None:
+    trainer = Trainer(tiny_cnn(), device="cpu")
+    assert trainer.memory_format == torch.channels_last
+    assert trainer.model[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert trainer.optimizer.defaults["fused"] is True
+    images, _ = trainer.to_device(torch.rand(2, 1, 8, 8), torch.zeros(2, dtype=torch.long))
+    assert images.is_contiguous(memory_format=torch.channels_last)
+    plain = Trainer(tiny_cnn(), device="cpu", channels_last=False, optimizer="adam")
+    assert plain.memory_format == torch.contiguous_format
+    assert plain.optimizer.defaults["fused"] is True
+
+
+def test_compile_trains_like_eager(digits: tuple) -> None:
+    if compile_unavailable(torch.device("cpu")):
+        pytest.skip("no C++ compiler for torch.compile")
+    train, val = digits
+    small = train.subset(slice(0, 256))
+    runs = {}
+    for compiled in (False, True):
+        seed_everything(3)
+        model = tiny_cnn()
+        runs[compiled] = (
+            model,
+            fit(model, small, val, epochs=2, batch_size=64, compile=compiled, progress=False),
+        )
+    (eager, h_eager), (model, h_compiled) = runs[False], runs[True]
+    # Fused kernels round differently, so close rather than bit-identical.
+    assert h_compiled.train_loss == pytest.approx(h_eager.train_loss, rel=1e-3)
+    assert h_compiled.val_acc == pytest.approx(h_eager.val_acc, abs=0.01)
+    # The user's module is trained in place and saves without torch.compile's key prefix.
+    assert list(model.state_dict()) == list(eager.state_dict())
+
+
+def test_compile_unavailable_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch._inductor.cpp_builder as builder
+
+    def no_compiler() -> str:
+        raise RuntimeError("no working C++ compiler found")
+
+    monkeypatch.setattr(builder, "get_cpp_compiler", no_compiler)
+    reason = compile_unavailable(torch.device("cpu"))
+    assert reason and "C++ compiler" in reason
+    with pytest.raises(ValueError, match="compile=True cannot work here: .*C\\+\\+ compiler"):
+        Trainer(tiny_cnn(), device="cpu", compile=True)
+    assert "not supported" in compile_unavailable(torch.device("meta"))
+    with pytest.raises(TypeError, match="compile must be True or False, got 'yes'"):
+        Trainer(tiny_cnn(), device="cpu", compile="yes")
 
 
 def test_progress_bar_and_quiet(digits: tuple, capsys: pytest.CaptureFixture) -> None:
