@@ -142,6 +142,40 @@ class _OurLoop:
         self.trainer.train_epoch(self.images[window], self.labels[window], batch_size)
 
 
+class _LoaderBatches:
+    """Endless batches from ``DataLoader(TensorDataset, shuffle=True)``, one iterator per epoch
+    as in a real training loop (creating it is part of the cost)."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor) -> None:
+        from torch.utils.data import DataLoader, TensorDataset
+
+        self.dataset = TensorDataset(images, labels)
+        self.loader_class = DataLoader
+        self.generator = torch.Generator().manual_seed(0)
+        self.batches: Iterator[list[torch.Tensor]] | None = None
+        self.batch_size = 0
+
+    def _loader(self, batch_size: int) -> Any:
+        return self.loader_class(
+            self.dataset,
+            batch_size=batch_size,
+            shuffle=True,
+            drop_last=True,
+            generator=self.generator,
+        )
+
+    def next(self, batch_size: int) -> list[torch.Tensor]:
+        """The next (images, labels) batch, on the CPU."""
+        if self.batches is None or batch_size != self.batch_size:
+            self.batch_size = batch_size
+            self.batches = iter(self._loader(batch_size))
+        try:
+            return next(self.batches)
+        except StopIteration:
+            self.batches = iter(self._loader(batch_size))
+            return next(self.batches)
+
+
 class _DataLoaderLoop:
     """The loop of most tutorials: DataLoader(TensorDataset), .to(device), loss.item()."""
 
@@ -154,43 +188,17 @@ class _DataLoaderLoop:
         *,
         lr: float,
     ) -> None:
-        from torch.utils.data import DataLoader, TensorDataset
-
         self.model = model.to(device)
         self.device = device
         self.optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
-        self.dataset = TensorDataset(images, labels)
-        self.loader_class = DataLoader
-        self.generator = torch.Generator().manual_seed(0)
-        self.batches: Iterator[list[torch.Tensor]] | None = None
-        self.batch_size = 0
-
-    def _next_batch(self, batch_size: int) -> list[torch.Tensor]:
-        # One iterator per epoch, as in a real training loop (creating it is part of the cost).
-        if self.batches is None or batch_size != self.batch_size:
-            self.batch_size = batch_size
-            self.batches = iter(self._loader(batch_size))
-        try:
-            return next(self.batches)
-        except StopIteration:
-            self.batches = iter(self._loader(batch_size))
-            return next(self.batches)
-
-    def _loader(self, batch_size: int) -> Any:
-        return self.loader_class(
-            self.dataset,
-            batch_size=batch_size,
-            shuffle=True,
-            drop_last=True,
-            generator=self.generator,
-        )
+        self.batches = _LoaderBatches(images, labels)
 
     def run(self, steps: int, batch_size: int) -> None:
         model, opt = self.model, self.optimizer
         model.train()
         running, correct = 0.0, 0
         for _ in range(steps):
-            x, y = self._next_batch(batch_size)
+            x, y = self.batches.next(batch_size)
             x, y = x.to(self.device), y.to(self.device)
             out = model(x)
             loss = F.cross_entropy(out, y)
@@ -199,6 +207,37 @@ class _DataLoaderLoop:
             opt.step()
             running += loss.item() * y.shape[0]
             correct += int((out.argmax(1) == y).sum().item())
+
+
+def data_path_ms(
+    images: torch.Tensor, labels: torch.Tensor, batch_size: int, device: torch.device, n: int = 20
+) -> tuple[float, float]:
+    """Median milliseconds to put one training batch on the device: (DataLoader, ours).
+
+    The DataLoader indexes ``batch_size`` samples one by one, stacks them and copies the batch;
+    ours indexes the device-resident, channels_last dataset once with a shuffled index tensor.
+    Comparing this with the step time shows how much of a step the data path can ever save.
+    """
+    loader = _LoaderBatches(images, labels)
+    resident = images.to(device, memory_format=torch.channels_last)
+    resident_labels = labels.to(device)
+    # as in Trainer.train_epoch: one shuffled order per epoch, cut into batches
+    order = torch.randperm(images.shape[0], generator=torch.Generator().manual_seed(0))
+    batches = order[: images.shape[0] // batch_size * batch_size].to(device).view(-1, batch_size)
+    times: dict[str, list[float]] = {"dataloader": [], "ours": []}
+    for i in range(n + 1):  # the first round warms both paths up and is dropped
+        _sync(device)
+        start = time.perf_counter()
+        x, y = loader.next(batch_size)
+        x, y = x.to(device), y.to(device)
+        _sync(device)
+        times["dataloader"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        idx = batches[i % batches.shape[0]]
+        x, y = resident[idx], resident_labels[idx]
+        _sync(device)
+        times["ours"].append(time.perf_counter() - start)
+    return tuple(1000 * statistics.median(t[1:]) for t in times.values())  # type: ignore[return-value]
 
 
 def _sync(device: torch.device) -> None:
@@ -398,6 +437,7 @@ def run_bench(
                 "ratio": ratio[0],
                 "ratio_iqr": list(ratio[1:]),
             }
+            row["data_ms"] = list(data_path_ms(images, labels, spec.batch_size, dev))
             if "ours_compiled" in loops:
                 compiled = race.ratio("dataloader", "ours_compiled")
                 row.update(
@@ -431,7 +471,7 @@ def format_table(result: dict[str, Any]) -> str:
     cuda = result.get("extras", result["device"].startswith("cuda"))
     compiled = any("ours_compiled" in r for r in result["models"].values())
     head = f"{'model':<16}{'input':>10}{'batch':>7}{'steps':>7}{'DataLoader':>12}"
-    head += f"{'ours':>10}{'ratio [IQR]':>22}"
+    head += f"{'ours':>10}{'ratio [IQR]':>22}{'data ms DL/ours':>17}"
     if compiled:
         head += f"{'compiled':>10}{'ratio [IQR]':>22}{'compile s':>11}"
     if cuda:
@@ -450,6 +490,8 @@ def format_table(result: dict[str, Any]) -> str:
         shape = "x".join(str(s) for s in r["input"])
         line = f"{name:<16}{shape:>10}{r['batch_size']:>7}{r['steps']:>7}{r['dataloader']:>12.1f}"
         line += f"{r['ours']:>10.1f}{ratio(r['ratio'], r['ratio_iqr']):>22}"
+        data = r.get("data_ms")
+        line += f"{f'{data[0]:.2f}/{data[1]:.2f}' if data else '-':>17}"
         if compiled:
             if "ours_compiled" in r:
                 line += f"{r['ours_compiled']:>10.1f}"
@@ -461,6 +503,10 @@ def format_table(result: dict[str, Any]) -> str:
             line += f"{r['fp32_nchw']:>11.0f}{r['amp_cl']:>10.0f}{r['amp_speedup']:>8.2f}x"
             line += f"{r['flops_per_image'] / 1e9:>11.3f}{r['peak_fraction']:>8.1%}"
         lines.append(line)
+    lines.append(
+        "data ms: median time to put one batch on the device (DataLoader / ours); the rest of "
+        "a step is the model's"
+    )
     if result.get("compile_skipped") and result["compile_skipped"] != "not asked for":
         lines.append(f"torch.compile skipped: {result['compile_skipped']}")
     if cuda:

@@ -54,6 +54,22 @@ def test_train_rejects_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "error: unknown model 'lenet6'" in err and "Did you mean" in err
 
 
+def test_train_compile_without_a_compiler_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cnnlab import train
+
+    monkeypatch.setattr(train, "compile_unavailable", lambda device: "no C++ compiler here")
+    argv = ["train", "--model", "lenet5_modern", "--epochs", "1", "--n-train", "64", "--quiet",
+            "--compile", "--out", str(tmp_path / "run")]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        "python -m cnnlab train: error: compile=True cannot work here: no C++ compiler here"
+    )
+    assert not (tmp_path / "run").exists()
+
+
 def test_bench_prints_table_ratio_and_json(capsys: pytest.CaptureFixture) -> None:
     rc = main([
         "bench", "--models", "lenet5_modern", "--steps", "3", "--warmup", "1",
@@ -82,17 +98,19 @@ def test_race_ratio_is_the_median_of_per_step_ratios() -> None:
     assert Race({"a": [3.0], "b": [1.0]}, {}).ratio("a", "b") == (3.0, 3.0, 3.0)
 
 
-def test_dataloader_loop_keeps_one_iterator_per_epoch() -> None:
-    from cnnlab.bench import _DataLoaderLoop
+def test_dataloader_batches_keep_one_iterator_per_epoch() -> None:
+    from cnnlab.bench import _LoaderBatches, data_path_ms
 
-    x, y = torch.rand(12, 1, 4, 4), torch.randint(0, 2, (12,))
-    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 2))
-    loop = _DataLoaderLoop(model, x, y, torch.device("cpu"), lr=0.1)
+    x, y = torch.rand(12, 1, 4, 4), torch.arange(12)
+    batches = _LoaderBatches(x, y)
     seen = []
     for _ in range(6):  # 3 batches of 4 per epoch: two epochs, each a permutation of the data
-        seen.append(loop._next_batch(4)[1])
+        seen.append(batches.next(4)[1])
     for epoch in (seen[:3], seen[3:]):
-        assert torch.cat(epoch).sort().values.tolist() == y.sort().values.tolist()
+        assert torch.cat(epoch).sort().values.tolist() == y.tolist()
+    assert seen[0].tolist() != seen[3].tolist()  # reshuffled each epoch
+    loader_ms, ours_ms = data_path_ms(x, y, 4, torch.device("cpu"), n=3)
+    assert loader_ms > 0 and ours_ms > 0
 
 
 def test_bench_table_with_compiled_columns_and_skip_reason() -> None:
