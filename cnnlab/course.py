@@ -18,6 +18,7 @@ import sys
 import tarfile
 import tempfile
 import time
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -75,6 +76,55 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             cell.metadata.pop(key, None)
         if cell.cell_type == "code":
             cell.outputs = _merge_streams(cell.outputs)
+    return stable_widget_ids(nb)
+
+
+_WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+_WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+_IPY_MODEL = "IPY_MODEL_"
+
+
+def stable_widget_ids(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Rename the random widget model ids to ones numbered in order of appearance.
+
+    ipywidgets names every model with a fresh uuid4, so each re-execution rewrote hundreds of
+    ids in the saved widget state and outputs: pure git noise. The new ids are uuid5 of the
+    position (same length and alphabet), and every reference (state keys, ``IPY_MODEL_<id>``
+    links between models, output views) is renamed consistently.
+    """
+    state = nb.metadata.get("widgets", {}).get(_WIDGET_STATE, {}).get("state")
+    order: list[str] = list(state) if isinstance(state, dict) else []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            view = out.get("data", {}).get(_WIDGET_VIEW)
+            if isinstance(view, dict) and view.get("model_id") not in (None, *order):
+                order.append(view["model_id"])
+    if not order:
+        return nb
+    new = {
+        old: uuid.uuid5(uuid.NAMESPACE_OID, f"cnnlab-widget-{i}").hex for i, old in enumerate(order)
+    }
+
+    def rename(value: Any) -> Any:
+        if isinstance(value, str):
+            if value in new:
+                return new[value]
+            if value.startswith(_IPY_MODEL) and value[len(_IPY_MODEL) :] in new:
+                return _IPY_MODEL + new[value[len(_IPY_MODEL) :]]
+            return value
+        if isinstance(value, list):
+            return [rename(v) for v in value]
+        if isinstance(value, dict):
+            return {rename(k) if k in new else k: rename(v) for k, v in value.items()}
+        return value
+
+    if isinstance(state, dict):
+        nb.metadata["widgets"][_WIDGET_STATE]["state"] = nbformat.from_dict(rename(state))
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            view = out.get("data", {}).get(_WIDGET_VIEW)
+            if isinstance(view, dict) and "model_id" in view:
+                view["model_id"] = new.get(view["model_id"], view["model_id"])
     return nb
 
 

@@ -103,3 +103,39 @@ def test_clean_merges_adjacent_streams_of_one_name() -> None:
         ("stderr", "w\n"),
         ("stdout", "c\n"),
     ]
+
+
+def _widget_notebook(ids: list[str]) -> nbformat.NotebookNode:
+    """A slider (ids[0]) with its layout (ids[1]) and style (ids[2]), shown in one output."""
+    from nbformat.v4 import new_output
+
+    slider, layout, style = ids
+    cell = new_code_cell("slider")
+    view = {"version_major": 2, "version_minor": 0, "model_id": slider}
+    cell.outputs = [new_output("display_data", data={course._WIDGET_VIEW: view})]
+    nb = new_notebook(cells=[cell])
+    state = {
+        layout: {"model_name": "LayoutModel", "state": {"width": "50%"}},
+        style: {"model_name": "SliderStyleModel", "state": {}},
+        slider: {
+            "model_name": "IntSliderModel",
+            "state": {"layout": f"IPY_MODEL_{layout}", "style": f"IPY_MODEL_{style}", "value": 3},
+        },
+    }
+    nb.metadata["widgets"] = {course._WIDGET_STATE: {"state": state, "version_major": 2}}
+    return nb
+
+
+def test_widget_ids_are_stable_across_executions() -> None:
+    import uuid
+
+    runs = [course.clean(_widget_notebook([uuid.uuid4().hex for _ in range(3)])) for _ in range(2)]
+    assert nbformat.writes(runs[0]) == nbformat.writes(runs[1])  # no git noise
+    state = runs[0].metadata["widgets"][course._WIDGET_STATE]["state"]
+    view = runs[0].cells[0].outputs[0]["data"][course._WIDGET_VIEW]["model_id"]
+    slider = state[view]["state"]  # the output still points at the slider ...
+    assert slider["value"] == 3
+    for ref in (slider["layout"], slider["style"]):  # ... and its links at its layout and style
+        assert ref.startswith("IPY_MODEL_") and ref.removeprefix("IPY_MODEL_") in state
+    assert all(len(k) == 32 and int(k, 16) >= 0 for k in state)
+    assert course.clean(new_notebook(cells=[new_code_cell("1")])).metadata.get("widgets") is None
