@@ -110,7 +110,7 @@ def _widget_notebook(ids: list[str]) -> nbformat.NotebookNode:
     from nbformat.v4 import new_output
 
     slider, layout, style = ids
-    cell = new_code_cell("slider")
+    cell = new_code_cell("slider", id="slider-cell")
     view = {"version_major": 2, "version_minor": 0, "model_id": slider}
     cell.outputs = [new_output("display_data", data={course._WIDGET_VIEW: view})]
     nb = new_notebook(cells=[cell])
