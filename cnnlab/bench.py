@@ -9,10 +9,12 @@ of (baseline step time / our step time), with its quartiles. Why ours is faster:
 
 * batches are drawn by indexing two device-resident tensors with a shuffled index tensor; a
   ``DataLoader(TensorDataset)`` indexes every sample separately and ``torch.stack``s them
-  (collate), then copies each batch to the device;
+  (collate), then copies each batch to the device (``data_ms`` times both paths);
 * the data and the model are in channels_last layout (oneDNN's preferred layout on CPU, the
-  tensor-core friendly one on CUDA);
-* no per-step ``.item()`` (each one waits for the device), gradients reset with set_to_none;
+  tensor-core friendly one on CUDA); the "ours NCHW" column is our loop without it;
+* the optimiser step is fused (one kernel for all parameters);
+* no per-step ``.item()``: on CUDA each one waits for the GPU (on a CPU it costs nothing, and
+  here every timed step ends in a sync anyway, so that the step is timed whole);
 * optionally ``torch.compile`` (the "compiled" columns): fused batch norm, ReLU and additions.
 
 On CUDA it also compares mixed precision + channels_last with fp32 NCHW and reports the
@@ -110,7 +112,7 @@ class _OurLoop:
         device: torch.device,
         *,
         amp: bool | None,
-        channels_last: bool,
+        channels_last: bool | None,
         lr: float,
         compile: bool = False,
     ) -> None:
@@ -362,8 +364,10 @@ def run_bench(
 ) -> dict[str, Any]:
     """Benchmark each model; returns ``{"device", "threads", "torch", "models": {name: {...}}}``.
 
-    Per model: ``dataloader`` and ``ours`` images/s (at the median step time), ``ratio`` (median
-    of per-step ratios) and ``ratio_iqr`` (its quartiles). With ``compile`` (when
+    Per model: ``dataloader``, ``ours`` and ``ours_nchw`` (our loop without channels_last)
+    images/s (at the median step time), ``ratio`` (median of per-step ratios DataLoader / ours),
+    ``ratio_iqr`` (its quartiles), ``nchw_ratio`` (DataLoader / ours NCHW) and ``data_ms`` (one
+    batch's data path, DataLoader and ours). With ``compile`` (when
     ``torch.compile`` can work on the device; ``compile_skipped`` says why not) also
     ``ours_compiled``, ``compiled_ratio``, ``compiled_ratio_iqr`` and ``compile_s`` (warm-up
     seconds, compilation included). On CUDA (``extras``) also ``fp32_nchw`` and ``amp_cl``
@@ -407,7 +411,9 @@ def run_bench(
             images = torch.rand(n, *spec.shape, generator=gen)
             labels = torch.randint(0, 10, (n,), generator=gen)
 
-            def ours(amp: bool | None, channels_last: bool, compiled: bool = False) -> _OurLoop:
+            def ours(
+                amp: bool | None, channels_last: bool | None, compiled: bool = False
+            ) -> _OurLoop:
                 return _OurLoop(
                     copy.deepcopy(base),  # noqa: B023 - used at once, inside this iteration
                     images,  # noqa: B023
@@ -421,10 +427,11 @@ def run_bench(
 
             loops: dict[str, Any] = {
                 "dataloader": _DataLoaderLoop(copy.deepcopy(base), images, labels, dev, lr=lr),
-                "ours": ours(None, True),
+                "ours": ours(None, None),  # the Trainer's defaults
+                "ours_nchw": ours(None, False),
             }
             if skipped is None:
-                loops["ours_compiled"] = ours(None, True, compiled=True)
+                loops["ours_compiled"] = ours(None, None, compiled=True)
             warm = {k: COMPILE_WARMUP if k == "ours_compiled" else warmup for k in loops}
             race = _race(loops, spec.steps, warm, spec.batch_size, dev)
             ratio = race.ratio("dataloader", "ours")
@@ -436,6 +443,8 @@ def run_bench(
                 "ours": race.rate("ours", spec.batch_size),
                 "ratio": ratio[0],
                 "ratio_iqr": list(ratio[1:]),
+                "ours_nchw": race.rate("ours_nchw", spec.batch_size),
+                "nchw_ratio": race.ratio("dataloader", "ours_nchw")[0],
             }
             row["data_ms"] = list(data_path_ms(images, labels, spec.batch_size, dev))
             if "ours_compiled" in loops:
@@ -447,7 +456,7 @@ def run_bench(
                     compile_s=race.warmup_s["ours_compiled"],
                 )
             if extras:
-                variants = {"fp32_nchw": ours(False, False), "amp_cl": ours(None, True)}
+                variants = {"fp32_nchw": ours(False, False), "amp_cl": ours(None, None)}
                 race = _race(variants, spec.steps, dict.fromkeys(variants, warmup),
                              spec.batch_size, dev)  # fmt: skip
                 speedup = race.ratio("fp32_nchw", "amp_cl")[0]
@@ -471,7 +480,7 @@ def format_table(result: dict[str, Any]) -> str:
     cuda = result.get("extras", result["device"].startswith("cuda"))
     compiled = any("ours_compiled" in r for r in result["models"].values())
     head = f"{'model':<16}{'input':>10}{'batch':>7}{'steps':>7}{'DataLoader':>12}"
-    head += f"{'ours':>10}{'ratio [IQR]':>22}{'data ms DL/ours':>17}"
+    head += f"{'ours NCHW':>11}{'ratio':>7}{'ours':>10}{'ratio [IQR]':>22}{'data ms DL/ours':>17}"
     if compiled:
         head += f"{'compiled':>10}{'ratio [IQR]':>22}{'compile s':>11}"
     if cuda:
@@ -489,6 +498,10 @@ def format_table(result: dict[str, Any]) -> str:
     for name, r in result["models"].items():
         shape = "x".join(str(s) for s in r["input"])
         line = f"{name:<16}{shape:>10}{r['batch_size']:>7}{r['steps']:>7}{r['dataloader']:>12.1f}"
+        if "ours_nchw" in r:
+            line += f"{r['ours_nchw']:>11.1f}{r['nchw_ratio']:>6.2f}x"
+        else:
+            line += f"{'-':>11}{'-':>7}"
         line += f"{r['ours']:>10.1f}{ratio(r['ratio'], r['ratio_iqr']):>22}"
         data = r.get("data_ms")
         line += f"{f'{data[0]:.2f}/{data[1]:.2f}' if data else '-':>17}"

@@ -99,11 +99,10 @@ def stable_widget_ids(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             view = out.get("data", {}).get(_WIDGET_VIEW)
             if isinstance(view, dict) and view.get("model_id") not in (None, *order):
                 order.append(view["model_id"])
-    if not order:
-        return nb
-    new = {
-        old: uuid.uuid5(uuid.NAMESPACE_OID, f"cnnlab-widget-{i}").hex for i, old in enumerate(order)
-    }
+    stable = [uuid.uuid5(uuid.NAMESPACE_OID, f"cnnlab-widget-{i}").hex for i in range(len(order))]
+    if not order or set(order) == set(stable):
+        return nb  # nothing to rename, or renamed already (saving sorts the keys: keep them)
+    new = dict(zip(order, stable, strict=True))
 
     def rename(value: Any) -> Any:
         if isinstance(value, str):

@@ -18,6 +18,7 @@ import os
 import random
 import shutil
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -305,6 +306,14 @@ class InputShapeError(ValueError):
     """The model cannot take the data's image size or channels; says which layer fails."""
 
 
+class ChannelsLastError(ValueError):
+    """The model's forward uses ``.view`` on a feature map, which channels_last cannot take."""
+
+
+def _is_view_error(exc: BaseException) -> bool:
+    return isinstance(exc, RuntimeError) and "view size is not compatible" in str(exc)
+
+
 def _as_tensors(data: object, what: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Accept a ``cnnlab.data.Dataset`` (or anything with .images/.labels) or (images, labels)."""
     if hasattr(data, "images") and hasattr(data, "labels"):
@@ -420,10 +429,18 @@ class Trainer:
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         self.device = pick_device(device)
         self.amp_dtype = _resolve_amp(amp, self.device)
+        has_5d = any(p.dim() == 5 for p in model.parameters())  # Conv3d: NHWC is for 4-D
+        # ``auto_layout``: channels_last was our choice, so fit may undo it (see fit).
+        self.auto_layout = channels_last is None
         if channels_last is None:
-            # oneDNN (CPU) and cuDNN's tensor cores both prefer NHWC: 1.2-1.5x per training
+            # oneDNN (CPU) and cuDNN's tensor cores both prefer NHWC: 1.1-1.5x per training
             # step on a laptop CPU for the course's models (``python -m cnnlab bench``).
-            channels_last = self.device.type in ("cpu", "cuda")
+            channels_last = self.device.type in ("cpu", "cuda") and not has_5d
+        elif channels_last and has_5d:
+            raise ValueError(
+                "channels_last=True needs 4-D convolution weights, but the model has 5-D "
+                "parameters (Conv3d?); use channels_last=False"
+            )
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.model = model.to(self.device, memory_format=self.memory_format)
         if not isinstance(compile, bool):
@@ -433,7 +450,8 @@ class Trainer:
             if reason:
                 raise ValueError(f"compile=True cannot work here: {reason}")
         # The compiled callable shares the model's parameters; ``self.model`` stays the plain
-        # module, so state_dict, hooks and evaluation see the model the user built.
+        # module, so state_dict and evaluation see the model the user built. Forward hooks are
+        # traced into the compiled graph: register them before training starts.
         self.forward = torch.compile(self.model) if compile else self.model
         self.model_name = model_name or type(model).__name__
         self.lr = as_float(lr, "lr", minimum=0, exclusive=True)
@@ -451,17 +469,34 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
         self.augment = make_augment(augment)
         self.callbacks = list(callbacks)
-        seed = as_int(seed, "seed", minimum=0)
-        # Batch order comes from a CPU generator (the same on every device); augmentation
-        # draws on the device so that no random numbers cross the bus.
-        self.order_rng = torch.Generator().manual_seed(seed)
-        self.device_rng = _device_generator(self.device, seed)
+        self.seed = as_int(seed, "seed", minimum=0)
+        self._seed_generators()
         self.history = History()
         self.epoch = 0
         self.step = 0
         self.stop = False
         self.num_outputs: int | None = None  # known after the first forward
         self._checked = False
+
+    def _seed_generators(self) -> None:
+        # Batch order comes from a CPU generator (the same on every device); augmentation
+        # draws on the device so that no random numbers cross the bus.
+        self.order_rng = torch.Generator().manual_seed(self.seed)
+        self.device_rng = _device_generator(self.device, self.seed)
+
+    def use_memory_format(self, memory_format: torch.memory_format) -> None:
+        """Switch the model's layout before training starts (the random streams restart)."""
+        if self.step:
+            raise RuntimeError("the memory format can only change before the first step")
+        self.memory_format = memory_format
+        # Not ``model.to(memory_format=...)``: a weight with one input channel counts as
+        # contiguous in both layouts, so ``to`` would keep its NHWC strides, and a convolution
+        # with an NHWC weight returns NHWC output.
+        with torch.no_grad():
+            for t in (*self.model.parameters(), *self.model.buffers()):
+                if t.dim() == 4:
+                    t.data = t.data.clone(memory_format=memory_format)
+        self._seed_generators()
 
     # -- hooks
     def _call(self, hook: str, *args: object) -> None:
@@ -487,6 +522,12 @@ class Trainer:
         try:
             out = self.model(x)
         except (RuntimeError, ValueError, IndexError) as exc:
+            if _is_view_error(exc) and self.memory_format == torch.channels_last:
+                raise ChannelsLastError(
+                    f"model {self.model_name!r} reshapes a channels_last feature map with "
+                    ".view(), which needs NCHW memory: use x.flatten(1) or x.reshape(...) in "
+                    "its forward (and keep the faster layout), or channels_last=False"
+                ) from exc
             raise _describe_forward_failure(self.model, x, exc, self.model_name) from exc
         if out.dim() != 2:
             raise ValueError(
@@ -529,8 +570,10 @@ class Trainer:
                     self.num_outputs = out.shape[1]
                     self._check_labels(labels, self.num_outputs)
                     self._checked = True
-                else:
+                elif y.shape[0] == batch_size:
                     out = self.forward(x)
+                else:  # a ragged last batch would make torch.compile build a second graph
+                    out = model(x)
                 loss = F.cross_entropy(out, y, label_smoothing=self.label_smoothing)
             opt.zero_grad(set_to_none=True)
             if self.scaler is not None:
@@ -652,10 +695,11 @@ def fit(
     "constant" or "cosine" (per step, to zero at the end). ``augment``: names "flip", "crop" or
     callables ``f(x, generator) -> x`` applied to each batch on the device. ``seed`` fixes the
     batch order, augmentation and dropout (seed the model's initialisation yourself with
-    ``seed_everything``). ``amp``: None turns mixed precision on for CUDA only;
-    ``channels_last``: None turns it on for CPU and CUDA.
-    ``compile``: train through ``torch.compile(model)`` (needs a C++ compiler on CPU, Triton on
-    CUDA; the first steps pay the compilation, tens of seconds on a laptop CPU).
+    ``seed_everything``). ``amp``: None turns mixed precision on for CUDA only.
+    ``channels_last``: None turns it on for CPU and CUDA, and falls back to NCHW with a warning
+    if the model's forward uses ``.view`` on a feature map. ``compile``: train through
+    ``torch.compile(model)`` (needs a C++ compiler on CPU, Triton on CUDA; the first steps pay
+    the compilation, tens of seconds on a laptop CPU; register forward hooks before ``fit``).
     ``progress``: one tqdm bar for the fit, updated each epoch. The model is left on the device.
     Raises ``ValueError`` if the images hold NaN/inf and ``FloatingPointError`` if an epoch's
     mean training loss is not finite (training diverged: ``lr`` too high).
@@ -703,7 +747,19 @@ def fit(
             trainer.epoch = epoch
             trainer._call("on_epoch_start", trainer)
             start = time.perf_counter()
-            train_loss, train_acc = trainer.train_epoch(x_train, y_train, batch_size)
+            try:
+                train_loss, train_acc = trainer.train_epoch(x_train, y_train, batch_size)
+            except ChannelsLastError as exc:
+                if not trainer.auto_layout or trainer.step:
+                    raise
+                # The layout was our choice, not the user's: fall back to NCHW and say why.
+                warnings.warn(f"{exc}. Training in NCHW instead (slower).", stacklevel=2)
+                trainer.use_memory_format(torch.contiguous_format)
+                nchw = torch.contiguous_format  # clone: see Trainer.use_memory_format
+                x_train = x_train.clone(memory_format=nchw)
+                if val is not None:
+                    val = (val[0].clone(memory_format=nchw), val[1])
+                train_loss, train_acc = trainer.train_epoch(x_train, y_train, batch_size)
             if not math.isfinite(train_loss):  # already a float: checking it costs nothing
                 raise FloatingPointError(
                     f"the training loss of model {trainer.model_name!r} became {train_loss} in "

@@ -85,6 +85,7 @@ def test_bench_prints_table_ratio_and_json(capsys: pytest.CaptureFixture) -> Non
     assert row["batch_size"] == 32 and row["steps"] == 3 and row["input"] == [1, 28, 28]
     assert row["ratio_iqr"][0] <= row["ratio"] <= row["ratio_iqr"][1]
     assert row["ours"] > 0 and row["dataloader"] > 0 and "ours_compiled" not in row
+    assert row["ours_nchw"] > 0 and row["nchw_ratio"] > 0 and len(row["data_ms"]) == 2
     assert f"{row['ratio']:.2f}x [{row['ratio_iqr'][0]:.2f}-{row['ratio_iqr'][1]:.2f}]" in lines[3]
 
 
@@ -95,6 +96,9 @@ def test_race_ratio_is_the_median_of_per_step_ratios() -> None:
     race = Race({"base": [2.0, 2.0, 8.0, 8.0, 2.0], "ours": [1.0, 1.0, 4.0, 4.0, 0.5]}, {})
     assert race.ratio("base", "ours") == (2.0, 2.0, 2.0)
     assert race.rate("ours", 10) == pytest.approx(10 / 1.0)  # at the median step time
+    # per-step ratios 1, 2, 1.5: median 1.5, where the ratio of the medians would say 2
+    race = Race({"base": [1.0, 2.0, 3.0], "ours": [1.0, 1.0, 2.0]}, {})
+    assert race.ratio("base", "ours") == (1.5, 1.25, 1.75)
     assert Race({"a": [3.0], "b": [1.0]}, {}).ratio("a", "b") == (3.0, 3.0, 3.0)
 
 

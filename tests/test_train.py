@@ -16,6 +16,7 @@ from cnnlab.data import load_dataset
 from cnnlab.train import (
     BatchInfo,
     Callback,
+    ChannelsLastError,
     CheckpointError,
     GradNormRecorder,
     History,
@@ -112,17 +113,63 @@ def test_compile_trains_like_eager(digits: tuple) -> None:
     runs = {}
     for compiled in (False, True):
         seed_everything(3)
-        model = tiny_cnn()
-        runs[compiled] = (
-            model,
-            fit(model, small, val, epochs=2, batch_size=64, compile=compiled, progress=False),
-        )
-    (eager, h_eager), (model, h_compiled) = runs[False], runs[True]
+        runs[compiled] = fit(tiny_cnn(), small, val, epochs=2, batch_size=64, compile=compiled,
+                             progress=False)  # fmt: skip
+    h_eager, h_compiled = runs[False], runs[True]
     # Fused kernels round differently, so close rather than bit-identical.
     assert h_compiled.train_loss == pytest.approx(h_eager.train_loss, rel=1e-3)
     assert h_compiled.val_acc == pytest.approx(h_eager.val_acc, abs=0.01)
-    # The user's module is trained in place and saves without torch.compile's key prefix.
-    assert list(model.state_dict()) == list(eager.state_dict())
+    assert h_compiled.train_loss != h_eager.train_loss  # so the compiled graph did run
+
+
+def test_compiled_trainer_uses_the_graph_for_full_batches_only() -> None:
+    if compile_unavailable(torch.device("cpu")):
+        pytest.skip("no C++ compiler for torch.compile")
+    from torch._dynamo.eval_frame import OptimizedModule
+
+    trainer = Trainer(tiny_cnn(), device="cpu", compile=True, lr=0.01)
+    assert isinstance(trainer.forward, OptimizedModule) and trainer.model is not trainer.forward
+    calls = []
+    trainer.forward = lambda x: calls.append(x.shape[0]) or trainer.model(x)  # spy on it
+    x, y = trainer.to_device(torch.rand(70, 1, 8, 8), torch.randint(0, 10, (70,)))
+    trainer.train_epoch(x, y, 32)  # batches 32 (eager check), 32, 6
+    assert calls == [32]  # the ragged 6 runs eagerly: no second compilation
+
+
+class ViewFlatten(nn.Module):
+    """A classic tutorial model: flattens with .view, which channels_last memory cannot take."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3, padding=1)
+        self.fc = nn.Linear(4 * 8 * 8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.conv(x))
+        return self.fc(x.view(x.size(0), -1))
+
+
+def test_view_in_forward_falls_back_to_nchw_with_a_warning(digits: tuple) -> None:
+    train = digits[0].subset(slice(0, 64))
+    seed_everything(0)
+    model = ViewFlatten()
+    reference = copy.deepcopy(model)
+    with pytest.warns(UserWarning, match=r"\.view\(\).*x\.flatten\(1\).*Training in NCHW"):
+        h = fit(model, train, train, epochs=2, batch_size=16, progress=False)
+    # exactly the run the user would get by asking for NCHW: nothing was lost by the attempt
+    plain = fit(reference, train, train, epochs=2, batch_size=16, channels_last=False,
+                progress=False)  # fmt: skip
+    assert h.as_dict() == plain.as_dict()
+    assert model.fc.weight.view(10, -1).shape == (10, 256)  # still usable as NCHW afterwards
+    with pytest.raises(ChannelsLastError, match="use x.flatten"):  # asked for: no fallback
+        fit(ViewFlatten(), train, epochs=1, channels_last=True, progress=False)
+
+
+def test_channels_last_is_skipped_for_3d_convolutions() -> None:
+    conv3d = nn.Sequential(nn.Conv3d(1, 2, 3))
+    assert Trainer(conv3d, device="cpu").memory_format == torch.contiguous_format
+    with pytest.raises(ValueError, match="channels_last=True needs 4-D convolution weights"):
+        Trainer(conv3d, device="cpu", channels_last=True)
 
 
 def test_compile_unavailable_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
