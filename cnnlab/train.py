@@ -429,6 +429,8 @@ class Trainer:
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         self.device = pick_device(device)
         self.amp_dtype = _resolve_amp(amp, self.device)
+        if channels_last not in (None, True, False):
+            raise TypeError(f"channels_last must be None, True or False, got {channels_last!r}")
         has_5d = any(p.dim() == 5 for p in model.parameters())  # Conv3d: NHWC is for 4-D
         # ``auto_layout``: channels_last was our choice, so fit may undo it (see fit).
         self.auto_layout = channels_last is None
@@ -635,8 +637,7 @@ def _make_optimizer(
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError("the model has no trainable parameters")
-    # The fused kernels update every parameter in one pass instead of a few ops per tensor:
-    # 0.5 ms instead of 2.2 ms per step for ResNet-20's 59 tensors on one CPU core.
+    # The fused kernels update every parameter in one pass instead of a few ops per tensor.
     options: dict[str, Any] = {"fused": True} if _fused_ok(params, device) else {}
     if name == "sgd":
         return torch.optim.SGD(
