@@ -1,4 +1,4 @@
-"""``python -m cnnlab bench``: our training loop against a plain DataLoader loop.
+"""Benchmark our training loop against a plain DataLoader loop (``python -m cnnlab bench``).
 
 Every loop trains its own copy of the same model (same initial weights, optimiser and batch
 size) on the same in-memory data in the same process. Warm-up steps (and compilation) are
@@ -17,18 +17,19 @@ of (baseline step time / our step time), with its quartiles. Why ours is faster:
   here every timed step ends in a sync anyway, so that the step is timed whole);
 * optionally ``torch.compile`` (the "compiled" columns): fused batch norm, ReLU and additions.
 
-On CUDA it also compares mixed precision + channels_last with fp32 NCHW and reports the
-achieved FLOP rate (FlopCounterMode) as a fraction of a bf16 matmul peak measured in the run.
+On every device it reports the FLOPs of a training step (FlopCounterMode: forward and
+backward matmuls and convolutions) and the rate our loop achieves as a fraction of a matmul
+peak, with the same threads and in the dtype the loop computes in (fp32 on a CPU: a 1024²
+sgemm; bf16/fp16 on CUDA, where AMP is on by default). The matmul is timed as one more loop of
+the race, beside every step, so a slow phase of a shared machine hits both alike. On CUDA it
+also compares mixed precision + channels_last with fp32 NCHW.
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
-import json
 import math
 import statistics
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -57,45 +58,6 @@ SPECS: dict[str, BenchSpec] = {
     "resnet20": BenchSpec((3, 32, 32), 128, 12),
 }
 COMPILE_WARMUP = 3  # step 1 runs eagerly (input checks), step 2 compiles forward and backward
-
-
-def configure_parser(p: argparse.ArgumentParser) -> None:
-    """Add the ``bench`` options to ``p``."""
-    p.add_argument(
-        "--models",
-        default=",".join(DEFAULT_MODELS),
-        help="comma-separated registered models (default: lenet5_modern,resnet20)",
-    )
-    p.add_argument("--steps", type=int, help="timed steps per loop (default: per model)")
-    p.add_argument("--warmup", type=int, default=2, help="untimed steps per loop (default 2)")
-    p.add_argument("--batch-size", type=int, help="override the per-model batch size")
-    p.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
-    p.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
-    p.add_argument(
-        "--compile",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="also time our loop under torch.compile (default: on where it can work)",
-    )
-    p.add_argument("--json", action="store_true", help="print only the JSON result")
-
-
-def main(args: argparse.Namespace) -> int:
-    """Run the benchmark, print the table and the JSON result."""
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
-    result = run_bench(
-        models,
-        steps=args.steps,
-        warmup=args.warmup,
-        batch_size=args.batch_size,
-        threads=args.threads,
-        device=args.device,
-        compile=args.compile,
-    )
-    if not args.json:
-        sys.stdout.write(format_table(result) + "\n")
-    sys.stdout.write(json.dumps(result) + "\n")
-    return 0
 
 
 # --------------------------------------------------------------------------- the loops
@@ -350,6 +312,29 @@ def _spec(name: str, steps: int | None, batch_size: int | None) -> BenchSpec:
     )
 
 
+def peak_setup(device: torch.device) -> tuple[torch.dtype, int, int]:
+    """(dtype, n, iters) of the matmul peak for ``device``: the dtype our loop computes in
+    (AMP's on CUDA, fp32 elsewhere), a size that reaches the peak, matmuls per timed step."""
+    from cnnlab.train.devices import resolve_amp
+
+    dtype = resolve_amp(None, device) or torch.float32
+    return (dtype, 8192, 20) if device.type == "cuda" else (dtype, 1024, 1)
+
+
+class _MatmulLoop:
+    """``iters`` n×n×n matmuls per step: the peak, raced beside the training loops."""
+
+    def __init__(self, device: torch.device, dtype: torch.dtype, n: int, iters: int) -> None:
+        gen = torch.Generator().manual_seed(0)
+        self.a, self.b = (torch.randn(n, n, generator=gen).to(device, dtype) for _ in range(2))
+        self.iters = iters
+        self.flops = 2.0 * n**3 * iters  # per step
+
+    def run(self, steps: int, batch_size: int) -> None:
+        for _ in range(steps * self.iters):
+            self.a @ self.b
+
+
 def run_bench(
     models: list[str] | tuple[str, ...] = DEFAULT_MODELS,
     *,
@@ -361,22 +346,27 @@ def run_bench(
     lr: float = 0.01,
     compile: bool | None = True,
     extras: bool | None = None,
+    peak: bool = True,
 ) -> dict[str, Any]:
     """Benchmark each model; returns ``{"device", "threads", "torch", "models": {name: {...}}}``.
 
     Per model: ``dataloader``, ``ours`` and ``ours_nchw`` (our loop without channels_last)
     images/s (at the median step time), ``ratio`` (median of per-step ratios DataLoader / ours),
     ``ratio_iqr`` (its quartiles), ``nchw_ratio`` (DataLoader / ours NCHW) and ``data_ms`` (one
-    batch's data path, DataLoader and ours). With ``compile`` (when
-    ``torch.compile`` can work on the device; ``compile_skipped`` says why not) also
-    ``ours_compiled``, ``compiled_ratio``, ``compiled_ratio_iqr`` and ``compile_s`` (warm-up
-    seconds, compilation included). On CUDA (``extras``) also ``fp32_nchw`` and ``amp_cl``
-    images/s of our loop, ``amp_speedup``, ``flops_per_image`` (training step, FlopCounterMode)
-    and ``peak_fraction`` (achieved FLOP/s of ``amp_cl`` over the bf16 matmul peak measured in
-    the run).
+    batch's data path, DataLoader and ours). With ``peak`` (on every device) also
+    ``flops_per_image`` (training step, FlopCounterMode) and ``peak_fraction`` (achieved FLOP/s
+    of ``ours`` over the matmul's, the median of per-step ratios; ``peak_tflops``: the matmul's
+    rate at its median step; ``matmul_peak_dtype`` at the top level, with
+    ``matmul_peak_tflops``, the best model's ``peak_tflops``). With ``compile`` (when
+    ``torch.compile`` can work
+    on the device; ``compile_skipped`` says why not) also ``ours_compiled``,
+    ``compiled_ratio``, ``compiled_ratio_iqr``, ``compile_s`` (warm-up seconds, compilation
+    included) and ``compiled_peak_fraction``. On CUDA (``extras``) also ``fp32_nchw`` and
+    ``amp_cl`` images/s of our loop and ``amp_speedup``.
     """
     from cnnlab.models import create_model, model_info
-    from cnnlab.train import compile_unavailable, pick_device, seed_everything
+    from cnnlab.session import seed_everything
+    from cnnlab.train import compile_unavailable, pick_device
 
     warmup = as_int(warmup, "warmup", minimum=0)
     dev = pick_device(device)
@@ -396,9 +386,11 @@ def run_bench(
     try:
         extras = dev.type == "cuda" if extras is None else bool(extras)
         out["extras"] = extras
-        peak = matmul_peak(dev) if extras else math.nan
-        if extras:
-            out["bf16_matmul_peak_tflops"] = peak / 1e12
+        if peak:
+            dtype, n, iters = peak_setup(dev)
+            matmul = _MatmulLoop(dev, dtype, n, iters)
+            out["matmul_peak_dtype"] = str(dtype).removeprefix("torch.")
+            out["matmul_peak_tflops"] = 0.0
         for name in models:
             spec = _spec(name, steps, batch_size)
             canonical = model_info(name).name
@@ -432,6 +424,8 @@ def run_bench(
             }
             if skipped is None:
                 loops["ours_compiled"] = ours(None, None, compiled=True)
+            if peak:
+                loops["matmul"] = matmul
             warm = {k: COMPILE_WARMUP if k == "ours_compiled" else warmup for k in loops}
             race = _race(loops, spec.steps, warm, spec.batch_size, dev)
             ratio = race.ratio("dataloader", "ours")
@@ -447,6 +441,16 @@ def run_bench(
                 "nchw_ratio": race.ratio("dataloader", "ours_nchw")[0],
             }
             row["data_ms"] = list(data_path_ms(images, labels, spec.batch_size, dev))
+            flops = math.nan
+            if peak:
+                flops = train_flops_per_image(copy.deepcopy(base).to(dev), spec.shape)
+                step_flops = spec.batch_size * flops
+                row.update(
+                    flops_per_image=flops,
+                    peak_fraction=race.ratio("matmul", "ours")[0] * step_flops / matmul.flops,
+                    peak_tflops=matmul.flops / statistics.median(race.times["matmul"]) / 1e12,
+                )
+                out["matmul_peak_tflops"] = max(out["matmul_peak_tflops"], row["peak_tflops"])
             if "ours_compiled" in loops:
                 compiled = race.ratio("dataloader", "ours_compiled")
                 row.update(
@@ -455,19 +459,17 @@ def run_bench(
                     compiled_ratio_iqr=list(compiled[1:]),
                     compile_s=race.warmup_s["ours_compiled"],
                 )
+                if peak:
+                    fraction = race.ratio("matmul", "ours_compiled")[0] * step_flops
+                    row["compiled_peak_fraction"] = fraction / matmul.flops
             if extras:
                 variants = {"fp32_nchw": ours(False, False), "amp_cl": ours(None, None)}
                 race = _race(variants, spec.steps, dict.fromkeys(variants, warmup),
                              spec.batch_size, dev)  # fmt: skip
-                speedup = race.ratio("fp32_nchw", "amp_cl")[0]
-                amp_cl = race.rate("amp_cl", spec.batch_size)
-                flops = train_flops_per_image(copy.deepcopy(base).to(dev), spec.shape)
                 row.update(
                     fp32_nchw=race.rate("fp32_nchw", spec.batch_size),
-                    amp_cl=amp_cl,
-                    amp_speedup=speedup,
-                    flops_per_image=flops,
-                    peak_fraction=amp_cl * flops / peak,
+                    amp_cl=race.rate("amp_cl", spec.batch_size),
+                    amp_speedup=race.ratio("fp32_nchw", "amp_cl")[0],
                 )
             out["models"][canonical] = row
     finally:
@@ -479,12 +481,16 @@ def format_table(result: dict[str, Any]) -> str:
     """The benchmark result as a plain-text table (ratios: median over steps [quartiles])."""
     cuda = result.get("extras", result["device"].startswith("cuda"))
     compiled = any("ours_compiled" in r for r in result["models"].values())
+    peak = any("peak_fraction" in r for r in result["models"].values())
     head = f"{'model':<16}{'input':>10}{'batch':>7}{'steps':>7}{'DataLoader':>12}"
     head += f"{'ours NCHW':>11}{'ratio':>7}{'ours':>10}{'ratio [IQR]':>22}{'data ms DL/ours':>17}"
+    if peak:
+        head += f"{'MFLOP/img':>11}{'of peak':>9}"
     if compiled:
         head += f"{'compiled':>10}{'ratio [IQR]':>22}{'compile s':>11}"
+        head += f"{'of peak':>9}" if peak else ""
     if cuda:
-        head += f"{'fp32 NCHW':>11}{'AMP+CL':>10}{'speedup':>9}{'GFLOP/img':>11}{'of peak':>9}"
+        head += f"{'fp32 NCHW':>11}{'AMP+CL':>10}{'speedup':>9}"
     lines = [
         f"device {result['device']}, {result['threads']} thread(s), torch {result['torch']}; "
         "images/s at the median step, ratio = median over interleaved steps",
@@ -494,6 +500,9 @@ def format_table(result: dict[str, Any]) -> str:
 
     def ratio(r: float, iqr: list[float]) -> str:
         return f"{r:.2f}x [{iqr[0]:.2f}-{iqr[1]:.2f}]"
+
+    def fraction(r: dict[str, Any], key: str) -> str:
+        return f"{r[key]:>8.1%} " if key in r else f"{'-':>9}"
 
     for name, r in result["models"].items():
         shape = "x".join(str(s) for s in r["input"])
@@ -505,6 +514,10 @@ def format_table(result: dict[str, Any]) -> str:
         line += f"{r['ours']:>10.1f}{ratio(r['ratio'], r['ratio_iqr']):>22}"
         data = r.get("data_ms")
         line += f"{f'{data[0]:.2f}/{data[1]:.2f}' if data else '-':>17}"
+        if peak:
+            flops = r.get("flops_per_image")
+            line += f"{flops / 1e6:>11.1f}" if flops is not None else f"{'-':>11}"
+            line += fraction(r, "peak_fraction")
         if compiled:
             if "ours_compiled" in r:
                 line += f"{r['ours_compiled']:>10.1f}"
@@ -512,16 +525,21 @@ def format_table(result: dict[str, Any]) -> str:
                 line += f"{r['compile_s']:>11.1f}"
             else:
                 line += f"{'-':>10}{'-':>22}{'-':>11}"
+            line += fraction(r, "compiled_peak_fraction") if peak else ""
         if cuda:
             line += f"{r['fp32_nchw']:>11.0f}{r['amp_cl']:>10.0f}{r['amp_speedup']:>8.2f}x"
-            line += f"{r['flops_per_image'] / 1e9:>11.3f}{r['peak_fraction']:>8.1%}"
-        lines.append(line)
+        lines.append(line.rstrip())
     lines.append(
         "data ms: median time to put one batch on the device (DataLoader / ours); the rest of "
         "a step is the model's"
     )
+    if "matmul_peak_tflops" in result:
+        tflops = result["matmul_peak_tflops"]
+        rate = f"{tflops:.1f} TFLOP/s" if tflops >= 1 else f"{tflops * 1e3:.0f} GFLOP/s"
+        lines.append(
+            f"of peak: a training step's FLOP rate over that of a {result['matmul_peak_dtype']} "
+            f"matmul timed beside each step (median ratio); the matmul reached {rate}"
+        )
     if result.get("compile_skipped") and result["compile_skipped"] != "not asked for":
         lines.append(f"torch.compile skipped: {result['compile_skipped']}")
-    if cuda:
-        lines.append(f"bf16 matmul peak measured: {result['bf16_matmul_peak_tflops']:.1f} TFLOP/s")
     return "\n".join(lines)

@@ -25,10 +25,8 @@ model's table (built on the "meta" device: no memory for weights, no computation
 
 from __future__ import annotations
 
-import argparse
 import html
 import math
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -102,7 +100,7 @@ def _fmt_bytes(n: float) -> str:
     return f"{n:.0f} B"
 
 
-def _shape(shape: tuple[int, ...] | None) -> str:
+def format_shape(shape: tuple[int, ...] | None) -> str:
     return "—" if shape is None else "×".join(str(s) for s in shape)
 
 
@@ -158,7 +156,7 @@ class Summary:
         return [
             r.name,
             r.type,
-            _shape(r.output_shape),
+            format_shape(r.output_shape),
             _fmt_int(r.params) if r.params else "—",
             _fmt_int(r.mult_adds) if r.mult_adds else "—",
             _fmt_int(r.activations),
@@ -168,7 +166,7 @@ class Summary:
     def _total_lines(self) -> list[tuple[str, str]]:
         t = self.totals
         return [
-            ("Input", f"{_shape(self.input_shape)} ({_fmt_bytes(t.input_bytes)})"),
+            ("Input", f"{format_shape(self.input_shape)} ({_fmt_bytes(t.input_bytes)})"),
             ("Parameters", f"{_fmt_int(t.params)} ({_fmt_big(t.params)})"),
             ("Trainable parameters", _fmt_int(t.trainable_params)),
             ("Parameter memory", _fmt_bytes(t.param_bytes)),
@@ -449,66 +447,3 @@ def summary(
         input_bytes=math.prod(shape) * element,
     )
     return Summary(rows=rows, totals=totals, input_shape=shape, model_name=name)
-
-
-# ----------------------------------------------------------------------------------------------
-# Command line: python -m cnnlab models [NAME] [--input C H W]
-
-
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``python -m cnnlab models``."""
-    parser.add_argument("name", nargs="?", help="a registered model; omit to list the zoo")
-    parser.add_argument(
-        "--input",
-        nargs=3,
-        type=int,
-        metavar=("C", "H", "W"),
-        help="input size (default: the size the model was designed for)",
-    )
-    parser.add_argument("--batch-size", type=int, default=1, help="images per batch (default 1)")
-    parser.add_argument(
-        "--scale", choices=("imagenet", "course"), help="list only one scale of models"
-    )
-    parser.add_argument(
-        "--num-classes", type=int, default=None, help="override the model's number of classes"
-    )
-
-
-def _build_meta(name: str, **options: object) -> nn.Module:
-    from cnnlab.models import create_model
-
-    with torch.device("meta"):
-        return create_model(name, **options)
-
-
-def main(args: argparse.Namespace) -> int:
-    """List the zoo (name, scale, input, parameters, multiply-adds) or print one model's table."""
-    from cnnlab.models import list_models, model_info
-
-    options = {} if args.num_classes is None else {"num_classes": args.num_classes}
-    try:
-        if args.name is None:
-            names = list_models(scale=args.scale)
-            header = f"{'model':<24} {'scale':<8} {'input':<12} {'params':>14} {'mult-adds':>16}"
-            print(header)
-            print("-" * len(header))
-            for n in names:
-                info = model_info(n)
-                model = _build_meta(n, **options)
-                s = summary(model, info.input_size)
-                print(
-                    f"{n:<24} {info.scale:<8} {_shape(info.input_size):<12} "
-                    f"{s.totals.params:>14,} {s.totals.mult_adds:>16,}"
-                )
-            return 0
-        info = model_info(args.name)
-        size = tuple(args.input) if args.input else info.input_size
-        model = _build_meta(info.name, **options)
-        s = summary(model, size, batch_size=args.batch_size, name=info.name)
-        print(s)
-        if info.paper:
-            print(f"Paper: {info.paper}")
-        return 0
-    except (TypeError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2

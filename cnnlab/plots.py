@@ -481,3 +481,56 @@ def plot_history(
             "history has none of train_loss, val_loss, train_acc, val_acc: nothing to plot"
         )
     return root
+
+
+def plot_band(
+    band: Mapping[str, object] | None,
+    metric: str,
+    *,
+    configs: Sequence[str] | None = None,
+    fresh: Mapping[str, Sequence[float]] | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Figure:
+    """A stored per-epoch band (median line, min–max shading) per config, and fresh runs.
+
+    ``band``: a band file as returned by ``cnnlab.experiments.load_band``; ``metric``: one of
+    its per-epoch metrics (e.g. "val_acc_curve"); ``fresh``: config -> this run's curve, drawn
+    as a dashed line over its band so a reader sees whether it lies inside. ``band=None`` (none
+    stored for this profile yet) draws the fresh runs alone and says so in the title.
+    """
+    if band is None:
+        band = {"results": {}, "seeds": []}
+        title = f"{title or metric}: no stored band for this profile"
+    results = band.get("results")
+    if not isinstance(results, Mapping):
+        raise TypeError("band must be a band file (a dict with 'results'), see load_band")
+    names = list(configs or results or (fresh or {}))
+    if ax is None:
+        root = Figure(figsize=(6.0, 3.0), layout="constrained")
+        ax = root.subplots()
+    else:
+        root = _root(ax.figure)
+    seeds = len(band.get("seeds", []))  # type: ignore[arg-type]
+    for i, config in enumerate(names):
+        colour = f"C{i}"
+        if results:
+            if config not in results or metric not in results[config]:
+                raise ValueError(f"the band has no {metric!r} for config {config!r}")
+            entry = results[config][metric]
+            if not isinstance(entry["median"], list):
+                raise ValueError(f"{metric!r} is a final value, not a per-epoch curve")
+            epochs = np.arange(1, len(entry["median"]) + 1)
+            ax.fill_between(epochs, entry["min"], entry["max"], color=colour, alpha=0.25, lw=0)
+            label = f"{config}: median, min–max of {seeds} seeds"
+            ax.plot(epochs, entry["median"], color=colour, label=label)
+        if fresh and config in fresh:
+            run = [float(v) for v in fresh[config]]
+            ax.plot(range(1, len(run) + 1), run, "--o", ms=3, color=colour, label="this run")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric.removesuffix("_curve").replace("_", " "))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return root

@@ -1,13 +1,18 @@
-"""The first code cell of every notebook: ``cnnlab.session.setup(profile=profile, seed=seed)``.
+"""The first code cell of every notebook: ``sizes = setup(topic=N, profile=profile, seed=seed)``.
 
 It fixes what makes a notebook reproducible and nbval-comparable — seeds, one CPU thread
-(1 vs 2 threads give different bits), PNG inline figures (SVG embeds a date) — and checks the
-papermill parameters. Called explicitly; importing cnnlab changes nothing.
+(1 vs 2 threads give different bits), PNG inline figures (SVG embeds a date) — checks the
+papermill parameters and returns the topic's sizes for the profile (from the course manifest).
+Called explicitly; importing cnnlab changes nothing.
+
+``seed_everything`` is the course's one seeding function: ``setup``, the training CLI and the
+experiments all call it.
 """
 
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import numpy as np
 import torch
@@ -16,20 +21,39 @@ from cnnlab._validate import as_int
 from cnnlab.profiles import check_profile
 
 
-def setup(*, profile: object = "quick", seed: object = 0, threads: object = 1) -> None:
-    """Seed Python/NumPy/torch, fix torch's CPU threads, configure inline figures.
+def seed_everything(seed: object, threads: object | None = 1) -> int:
+    """Seed Python, NumPy and torch (every device) and fix the CPU thread count; return seed.
 
-    Raises a clear ``TypeError``/``ValueError`` for a wrong ``profile`` or ``seed`` (the usual
-    papermill mistake is ``-p profile 1`` or ``-p seed abc``).
+    Same seed and same thread count give bit-identical CPU training; a different thread count
+    changes the order of float reductions and so the last bits. ``threads=None`` leaves it.
+    """
+    seed = as_int(seed, "seed", minimum=0)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)  # NumPy's legacy seed takes 32 bits
+    torch.manual_seed(seed)
+    if threads is not None:
+        torch.set_num_threads(as_int(threads, "threads", minimum=1))
+    return seed
+
+
+def setup(
+    *, topic: object = None, profile: object = "quick", seed: object = 0, threads: object = 1
+) -> dict[str, Any]:
+    """Seed everything, fix torch's CPU threads, configure inline figures; return the sizes.
+
+    ``topic`` (number or slug) selects the manifest row whose sizes for ``profile`` are
+    returned (an empty dict without a topic). Raises a clear ``TypeError``/``ValueError`` for a
+    wrong ``topic``, ``profile`` or ``seed`` (the usual papermill mistake is ``-p profile 1``).
     """
     check_profile(profile)
-    seed = as_int(seed, "seed", minimum=0)
-    threads = as_int(threads, "threads", minimum=1)
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    torch.set_num_threads(threads)
+    sizes: dict[str, Any] = {}
+    if topic is not None:
+        from cnnlab.course.manifest import get_topic
+
+        sizes = get_topic(topic).profile_sizes(profile)
+    seed_everything(seed, threads)
     _configure_inline_figures()
+    return sizes
 
 
 def _configure_inline_figures() -> None:

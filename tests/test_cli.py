@@ -35,6 +35,12 @@ def test_train_digits_writes_checkpoint_card_and_json(
     assert card["data"]["n_train"] == 400
     assert card["metrics"]["test_top1"] == report["test_top1"]
     assert len(card["history"]["train_loss"]) == 2
+    from cnnlab.train import TrainConfig
+
+    config = TrainConfig.from_dict(card["train"])  # the whole config, JSON and back
+    assert (config.epochs, config.batch_size, config.lr, config.seed) == (2, 32, 0.05, 1)
+    assert config.schedule == "cosine" and config.weight_decay == 5e-4  # the command's defaults
+    assert config.device == card["device"] == "cpu" and config.progress is True
 
     from cnnlab.data import load_dataset
     from cnnlab.train import evaluate, load_checkpoint
@@ -57,9 +63,9 @@ def test_train_rejects_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_train_compile_without_a_compiler_is_one_clear_line(
     tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cnnlab import train
+    from cnnlab.train import devices
 
-    monkeypatch.setattr(train, "compile_unavailable", lambda device: "no C++ compiler here")
+    monkeypatch.setattr(devices, "compile_unavailable", lambda device: "no C++ compiler here")
     argv = ["train", "--model", "lenet5_modern", "--epochs", "1", "--n-train", "64", "--quiet",
             "--compile", "--out", str(tmp_path / "run")]  # fmt: skip
     assert main(argv) == 2
@@ -87,6 +93,14 @@ def test_bench_prints_table_ratio_and_json(capsys: pytest.CaptureFixture) -> Non
     assert row["ours"] > 0 and row["dataloader"] > 0 and "ours_compiled" not in row
     assert row["ours_nchw"] > 0 and row["nchw_ratio"] > 0 and len(row["data_ms"]) == 2
     assert f"{row['ratio']:.2f}x [{row['ratio_iqr'][0]:.2f}-{row['ratio_iqr'][1]:.2f}]" in lines[3]
+    # the achieved FLOP rate of our step over a matmul peak measured in the same run, on any device
+    assert 0.5e6 < row["flops_per_image"] < 5e6  # LeNet-5: about 0.42 M multiply-adds forward
+    assert 0 < row["peak_fraction"] < 1.5  # the median of per-step ratios to a matmul's rate
+    assert result["matmul_peak_tflops"] == row["peak_tflops"] > 0
+    assert result["matmul_peak_dtype"] == ("float32" if lines[0].startswith("device cpu") else
+                                           "bfloat16")  # fmt: skip
+    assert "of peak" in lines[1] and f"{row['peak_fraction']:.1%}" in lines[3]
+    assert any(line.startswith("of peak: a training step's FLOP rate") for line in lines)
 
 
 def test_race_ratio_is_the_median_of_per_step_ratios() -> None:
@@ -146,10 +160,16 @@ def test_bench_cuda_table_format() -> None:
         "amp_cl": 15000.0, "amp_speedup": 3.0, "flops_per_image": 2.5e8, "peak_fraction": 0.012,
     }  # fmt: skip
     table = format_table({
-        "device": "cuda", "threads": 1, "torch": "x", "bf16_matmul_peak_tflops": 700.0,
-        "models": {"resnet20": row},
+        "device": "cuda", "threads": 1, "torch": "x", "matmul_peak_tflops": 700.0,
+        "matmul_peak_dtype": "bfloat16", "models": {"resnet20": row},
     })  # fmt: skip
-    assert "1.50x" in table and "3.00x" in table and "1.2%" in table and "700.0 TFLOP/s" in table
+    assert "1.50x" in table and "3.00x" in table and "1.2%" in table and "250.0" in table
+    assert "a bfloat16 matmul timed beside each step" in table and "700.0 TFLOP/s" in table
+    cpu = format_table({
+        "device": "cpu", "threads": 1, "torch": "x", "matmul_peak_tflops": 0.16,
+        "matmul_peak_dtype": "float32", "models": {"resnet20": row},
+    })  # fmt: skip
+    assert "AMP+CL" not in cpu and "1.2%" in cpu and "160 GFLOP/s" in cpu
 
 
 def test_flops_and_peak_helpers() -> None:
@@ -167,17 +187,24 @@ def test_bench_gpu_extras_branch_runs_on_cpu(monkeypatch: pytest.MonkeyPatch) ->
     # The CUDA-only measurements, exercised on the CPU (without AMP) so they cannot rot unseen.
     from cnnlab import bench
 
-    monkeypatch.setattr(bench, "matmul_peak", lambda device: 1e12)
+    monkeypatch.setattr(bench, "peak_setup", lambda device: (torch.float32, 64, 2))
     result = bench.run_bench(
         ["lenet5_modern"], steps=1, warmup=0, batch_size=16, extras=True, compile=False
     )
     row = result["models"]["lenet5_modern"]
-    assert result["bf16_matmul_peak_tflops"] == 1.0
     assert row["fp32_nchw"] > 0 and row["amp_cl"] > 0
     assert row["amp_speedup"] == pytest.approx(row["amp_cl"] / row["fp32_nchw"])
-    assert 0.5e6 < row["flops_per_image"] < 5e6  # LeNet-5: about 0.42 M multiply-adds forward
-    assert row["peak_fraction"] == pytest.approx(row["amp_cl"] * row["flops_per_image"] / 1e12)
-    assert "of peak" in bench.format_table(result)
+    # one step: the fraction is exactly (our FLOP rate) / (the matmul's rate) of that step
+    mm_rate = result["matmul_peak_tflops"] * 1e12
+    assert row["peak_fraction"] == pytest.approx(row["ours"] * row["flops_per_image"] / mm_rate)
+    assert "of peak" in bench.format_table(result) and "AMP+CL" in bench.format_table(result)
+    quick = bench.run_bench(["lenet5_modern"], steps=1, warmup=0, batch_size=16, compile=False,
+                            peak=False)  # fmt: skip
+    assert (
+        "matmul_peak_tflops" not in quick
+        and "peak_fraction" not in quick["models"]["lenet5_modern"]
+    )
+    assert "of peak" not in bench.format_table(quick)
 
 
 def test_readme_train_command_runs_as_written(

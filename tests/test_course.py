@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from cnnlab import course
+from cnnlab.course import run as course
 
 
 def _notebook(tmp_path: Path, body: str = "print(profile, seed * 2)") -> Path:
@@ -81,10 +82,13 @@ def test_clean_drops_timing_metadata() -> None:
 
 
 def test_course_cli_parses_json_parameters(tmp_path: Path) -> None:
+    from cnnlab.cli import course as course_cli
+
     p = argparse.ArgumentParser()
-    course.configure_course_parser(p)
+    course_cli.configure(p)
     args = p.parse_args(["-p", "epochs", "3", "-p", "name", "abc", "--profile", "full"])
-    assert {k: course._parse_value(v) for k, v in args.parameter} == {"epochs": 3, "name": "abc"}
+    parsed = {k: course_cli.parse_value(v) for k, v in args.parameter}
+    assert parsed == {"epochs": 3, "name": "abc"}
 
 
 def test_clean_merges_adjacent_streams_of_one_name() -> None:
@@ -129,7 +133,8 @@ def _widget_notebook(ids: list[str]) -> nbformat.NotebookNode:
 def test_widget_ids_are_stable_across_executions() -> None:
     import uuid
 
-    runs = [course.clean(_widget_notebook([uuid.uuid4().hex for _ in range(3)])) for _ in range(2)]
+    random_ids = [[uuid.uuid4().hex for _ in range(3)] for _ in range(2)]
+    runs = [course.clean(_widget_notebook(ids)) for ids in random_ids]
     assert nbformat.writes(runs[0]) == nbformat.writes(runs[1])  # no git noise
     state = runs[0].metadata["widgets"][course._WIDGET_STATE]["state"]
     view = runs[0].cells[0].outputs[0]["data"][course._WIDGET_VIEW]["model_id"]
@@ -137,7 +142,9 @@ def test_widget_ids_are_stable_across_executions() -> None:
     assert slider["value"] == 3
     for ref in (slider["layout"], slider["style"]):  # ... and its links at its layout and style
         assert ref.startswith("IPY_MODEL_") and ref.removeprefix("IPY_MODEL_") in state
-    assert all(len(k) == 32 and int(k, 16) >= 0 for k in state)
+    # renamed: 32 lower-case hex digits (the length and alphabet of uuid4().hex), none random
+    assert all(re.fullmatch(r"[0-9a-f]{32}", k) for k in state)
+    assert set(state).isdisjoint(random_ids[0] + random_ids[1])
     assert course.clean(new_notebook(cells=[new_code_cell("1")])).metadata.get("widgets") is None
     # cleaning a notebook read back from disk (keys sorted by the writer) changes nothing
     saved = nbformat.writes(runs[0])

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from cnnlab.exercises import (
+from cnnlab.course.exercises import (
     SolutionMarkerError,
     generate,
     make_student,
@@ -76,23 +76,32 @@ def test_generate_and_check_detect_stale_missing_and_orphans(tmp_path: Path) -> 
     sol, ex = tmp_path / "solutions", tmp_path / "exercises"
     sol.mkdir()
     nbformat.write(_solution_notebook(), sol / "01_x.ipynb")
-    assert generate(sol, ex, check=True) == [
-        f"{ex / '01_x.ipynb'}: missing; run `python -m cnnlab exercises`"
-    ]
-    assert generate(sol, ex) == []
-    assert generate(sol, ex, check=True) == []
+    stems = ["01_x"]
+    assert generate(sol, ex, check=True, stems=stems) == (
+        [f"{ex / '01_x.ipynb'}: missing; run `python -m cnnlab exercises`"],
+        1,
+    )
+    assert generate(sol, ex, stems=stems) == ([], 1)
+    assert generate(sol, ex, check=True, stems=stems) == ([], 1)
     (ex / "01_x.ipynb").write_text((ex / "01_x.ipynb").read_text().replace("YOUR CODE", "MY CODE"))
-    assert "out of date" in generate(sol, ex, check=True)[0]
+    assert "out of date" in generate(sol, ex, check=True, stems=stems)[0][0]
     (ex / "99_orphan.ipynb").write_text("{}")
-    assert any("no solution notebook" in p for p in generate(sol, ex, check=True))
+    assert any("no solution notebook" in p for p in generate(sol, ex, check=True, stems=stems)[0])
+    # a solution notebook the manifest does not list, and a listed one that is missing
+    nbformat.write(_solution_notebook(), sol / "02_stray.ipynb")
+    problems, _ = generate(sol, ex, check=True, stems=["01_x", "03_gone"])
+    assert any("02_stray.ipynb: not a topic of the course manifest" in p for p in problems)
+    assert any("03_gone.ipynb: missing (the manifest lists topic 03_gone)" in p for p in problems)
 
 
 def test_solution_notebook_without_region_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "s").mkdir()
     nbformat.write(new_notebook(cells=[new_code_cell("x = 1")]), tmp_path / "s" / "a.ipynb")
-    assert "has no ### BEGIN SOLUTION" in generate(tmp_path / "s", tmp_path / "e")[0]
+    problems, _ = generate(tmp_path / "s", tmp_path / "e", stems=["a"])
+    assert "has no ### BEGIN SOLUTION" in problems[0]
 
 
 def test_repository_exercises_are_up_to_date() -> None:
-    assert generate(ROOT / "solutions", ROOT / "exercises", check=True) == []
+    problems, count = generate(ROOT / "solutions", ROOT / "exercises", check=True)
+    assert problems == [] and count >= 4
     assert sorted(p.name for p in (ROOT / "solutions").glob("*.ipynb")), "no solution notebooks"

@@ -673,6 +673,18 @@ def test_load_pretrained_errors(tmp_path) -> None:  # noqa: ANN001
 def test_load_pretrained_fills_missing_bn_counters(tmp_path) -> None:  # noqa: ANN001
     # Files saved before PyTorch 0.4 (some torchvision downloads) lack num_batches_tracked.
     source = create_model("resnet20")
+    with torch.no_grad():  # running statistics that differ from a fresh model's
+        for m in source.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-1, 1)
+                m.running_var.uniform_(0.5, 2)
     old = {k: v for k, v in source.state_dict().items() if "num_batches_tracked" not in k}
+    assert len(old) < len(source.state_dict())  # the file really lacks the counters
     torch.save(old, tmp_path / "old.pth")
-    load_pretrained(create_model("resnet20"), tmp_path / "old.pth")
+    target = create_model("resnet20")
+    load_pretrained(target, tmp_path / "old.pth")
+    loaded = target.state_dict()
+    for key, value in old.items():  # every tensor of the file arrived, statistics included
+        torch.testing.assert_close(loaded[key], value, rtol=0, atol=0)
+    counters = [k for k in loaded if k.endswith("num_batches_tracked")]
+    assert counters and all(int(loaded[k]) == 0 for k in counters)  # the model's own kept

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnlab.data import load_dataset
+from cnnlab.session import seed_everything
 from cnnlab.train import (
     BatchInfo,
     Callback,
@@ -31,7 +32,6 @@ from cnnlab.train import (
     make_augment,
     pick_device,
     save_checkpoint,
-    seed_everything,
     shift_crop,
 )
 

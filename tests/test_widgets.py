@@ -257,9 +257,10 @@ def test_pooling_explorer_updates_and_shows_errors() -> None:
     w.size.value, w.stride.value = 3, 2
     assert "output <b>31×31</b>" in w.summary.value
     w.padding.value = 2  # more than half of a 3-wide window
-    assert "padding" in w.message.value and "⚠" in w.message.value and w.state is None
+    assert "padding" in w.message.value and "⚠" in w.message.value and "padding" in w.error
+    assert w.state.padding == 0 and w.image.layout.display == "none"  # the last good state
     w.padding.value = 1
-    assert w.state is not None and "⚠" not in w.message.value
+    assert w.state.padding == 1 and w.error is None and "⚠" not in w.message.value
     w.padding.value, w.size.value, w.stride.value = 0, 8, 8
     assert "output <b>8×8</b>" in w.summary.value and "too small" in w.message.value
 

@@ -1,7 +1,8 @@
 """Notebook widgets: the correlation stepper, conv-arithmetic, pooling and feature explorers.
 
 Each widget has a pure state function (testable without a browser) and a drawing function that
-returns a static matplotlib figure (for handouts), beside the ``ipywidgets`` container itself.
+returns a static matplotlib figure (for handouts), beside the ``ipywidgets`` container itself,
+built on :class:`cnnlab.widgets._base.Explorer` (controls -> state -> figure, one error banner).
 """
 
 from __future__ import annotations

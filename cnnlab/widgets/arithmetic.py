@@ -22,15 +22,8 @@ from matplotlib.patches import Rectangle
 
 from cnnlab import shapes
 from cnnlab._validate import as_int
-from cnnlab.widgets._grid import (
-    HIGHLIGHT,
-    SECONDARY,
-    draw_matrix,
-    figure_png,
-    html_escape,
-    new_axes,
-    outline,
-)
+from cnnlab.widgets._base import Explorer, int_slider, status_html
+from cnnlab.widgets._grid import HIGHLIGHT, SECONDARY, draw_matrix, html_escape, new_axes, outline
 
 _MISFIT = "#de2d26"  # input cells no window reaches
 
@@ -189,7 +182,7 @@ def draw_arithmetic(
     return fig
 
 
-class ArithmeticExplorer(widgets.VBox):
+class ArithmeticExplorer(Explorer[ArithmeticState]):
     """The explorer widget; build it with :func:`arithmetic_explorer`.
 
     Controls: ``n``, ``f``, ``s``, ``p``, ``d`` (sliders), ``c_in``, ``c_out`` (number boxes),
@@ -198,88 +191,59 @@ class ArithmeticExplorer(widgets.VBox):
     """
 
     def __init__(self, n: int, f: int, s: int, p: int, d: int, c_in: int, c_out: int):
-        def slider(value: int, low: int, high: int, name: str) -> widgets.IntSlider:
-            return widgets.IntSlider(value=value, min=low, max=max(high, value), description=name)
-
-        self.n = slider(n, 1, 32, "N (input)")
-        self.f = slider(f, 1, 11, "F (filter)")
-        self.s = slider(s, 1, 6, "S (stride)")
-        self.p = slider(p, 0, 6, "P (padding)")
-        self.d = slider(d, 1, 4, "dilation")
-        self.c_in = widgets.BoundedIntText(
-            value=c_in, min=1, max=max(4096, c_in), description="C_in"
+        self.n = int_slider(n, 1, 32, "N (input)")
+        self.f = int_slider(f, 1, 11, "F (filter)")
+        self.s = int_slider(s, 1, 6, "S (stride)")
+        self.p = int_slider(p, 0, 6, "P (padding)")
+        self.d = int_slider(d, 1, 4, "dilation")
+        self.c_in, self.c_out = (
+            widgets.BoundedIntText(value=c, min=1, max=max(4096, c), description=name)
+            for c, name in ((c_in, "C_in"), (c_out, "C_out"))
         )
-        self.c_out = widgets.BoundedIntText(
-            value=c_out, min=1, max=max(4096, c_out), description="C_out"
-        )
-        self.position = widgets.IntSlider(value=0, min=0, max=0, description="window")
-        self.summary = widgets.HTML()
-        self.message = widgets.HTML()
-        self.image = widgets.Image(format="png")
-        self.state = arithmetic_state(n, f, s, p, d, c_in, c_out)
-        self._busy = False
-        for control in (self.n, self.f, self.s, self.p, self.d, self.c_in, self.c_out):
-            control.observe(self._on_change, names="value")
-        self.position.observe(self._on_position, names="value")
+        self.position = int_slider(0, 0, 0, "window")  # its range follows the state (sync)
+        controls = {"n": self.n, "f": self.f, "s": self.s, "p": self.p, "d": self.d}
         super().__init__(
-            children=[
+            {**controls, "c_in": self.c_in, "c_out": self.c_out},
+            [
                 widgets.HBox(
                     [
-                        widgets.VBox([self.n, self.f, self.s, self.p, self.d]),
+                        widgets.VBox(list(controls.values())),
                         widgets.VBox([self.c_in, self.c_out, self.position]),
                     ]
-                ),
-                self.summary,
-                self.message,
-                self.image,
-            ]
+                )
+            ],
+            linked=[self.position],  # only redraws: the state does not depend on it
         )
-        self._on_change()
 
-    def __repr__(self) -> str:
-        # short and deterministic: it is the text/plain output nbval compares
-        st = self.state
-        result = f"output {st.out_size}×{st.out_size}" if st.fits else "does not fit"
+    def compute(self, **values: int) -> ArithmeticState:
+        return arithmetic_state(**values)
+
+    def sync(self, state: ArithmeticState) -> None:
+        # the number of windows changes with the settings; keep the position valid
+        self.position.max = max(state.n_windows - 1, 0)
+
+    def draw(self, state: ArithmeticState) -> Figure:
+        return draw_arithmetic(state, self.position.value)
+
+    def readout(self, state: ArithmeticState) -> str:
+        out = (
+            "—" if not state.floor_size else f"{state.floor_size}×{state.floor_size}×{state.c_out}"
+        )
         return (
-            f"ArithmeticExplorer(N={st.n}, F={st.f}, S={st.s}, P={st.p}, dilation={st.d}: "
-            f"{result}, {st.params:,} parameters)"
+            f"{html_escape(state.formula)}<br>"
+            f"output volume: {state.n}×{state.n}×{state.c_in} → <b>{out}</b><br>"
+            f"parameters: {html_escape(state.params_formula)}"
         )
 
-    def _on_change(self, _change: object = None) -> None:
-        st = arithmetic_state(
-            self.n.value,
-            self.f.value,
-            self.s.value,
-            self.p.value,
-            self.d.value,
-            self.c_in.value,
-            self.c_out.value,
-        )
-        self.state = st
-        self._busy = True
-        try:  # the number of windows changes with the settings; keep the position valid
-            self.position.max = max(st.n_windows - 1, 0)
-        finally:
-            self._busy = False
-        out = "—" if not st.floor_size else f"{st.floor_size}×{st.floor_size}×{st.c_out}"
-        self.summary.value = (
-            f"{html_escape(st.formula)}<br>"
-            f"output volume: {st.n}×{st.n}×{st.c_in} → <b>{out}</b><br>"
-            f"parameters: {html_escape(st.params_formula)}"
-        )
-        colour = "#006d2c" if st.fits else "#b30000"
-        mark = "✓" if st.fits else "⚠"
-        self.message.value = (
-            f"<span style='color:{colour}'><b>{mark} {html_escape(st.message)}</b></span>"
-        )
-        self._draw()
+    def note(self, state: ArithmeticState) -> str:
+        return status_html(state.message, ok=state.fits)
 
-    def _on_position(self, _change: object = None) -> None:
-        if not self._busy:
-            self._draw()
-
-    def _draw(self) -> None:
-        self.image.value = figure_png(draw_arithmetic(self.state, self.position.value))
+    def describe(self, state: ArithmeticState) -> str:
+        result = f"output {state.out_size}×{state.out_size}" if state.fits else "does not fit"
+        return (
+            f"N={state.n}, F={state.f}, S={state.s}, P={state.p}, dilation={state.d}: "
+            f"{result}, {state.params:,} parameters"
+        )
 
 
 def arithmetic_explorer(

@@ -21,11 +21,11 @@ from matplotlib.figure import Figure
 
 from cnnlab import filters, ops, shapes
 from cnnlab._validate import as_int, check_choice
+from cnnlab.widgets._base import Explorer, int_slider
 from cnnlab.widgets._grid import (
     HIGHLIGHT,
     SECONDARY,
     draw_matrix,
-    figure_png,
     fmt,
     html_escape,
     new_axes,
@@ -195,7 +195,7 @@ def draw_correlation_step(state: StepState, axes: Sequence[Axes] | None = None) 
     return fig
 
 
-class CorrelationStepper(widgets.VBox):
+class CorrelationStepper(Explorer[StepState]):
     """The stepper widget; build it with :func:`correlation_stepper`.
 
     Attributes hold its controls (``x_text``, ``k_text``, ``kernel``, ``stride``, ``padding``,
@@ -204,150 +204,88 @@ class CorrelationStepper(widgets.VBox):
     """
 
     def __init__(self, X: torch.Tensor, K: torch.Tensor, kernel: str, stride: int, padding: int):
-        names = [CUSTOM, *filters.KERNELS]
-        self.kernel = widgets.Dropdown(options=names, value=kernel, description="kernel")
-        self.x_text = widgets.Textarea(
-            value=format_matrix(X),
-            description="X",
-            continuous_update=False,
-            layout=widgets.Layout(width="240px", height="110px"),
+        self.kernel = widgets.Dropdown(
+            options=[CUSTOM, *filters.KERNELS], value=kernel, description="kernel"
         )
-        self.k_text = widgets.Textarea(
-            value=format_matrix(K),
-            description="K",
-            continuous_update=False,
-            layout=widgets.Layout(width="240px", height="110px"),
+        self.x_text, self.k_text = (
+            widgets.Textarea(
+                value=format_matrix(m),
+                description=name,
+                continuous_update=False,
+                layout=widgets.Layout(width="240px", height="110px"),
+            )
+            for m, name in ((X, "X"), (K, "K"))
         )
-        self.stride = widgets.IntSlider(
-            value=stride, min=1, max=max(3, stride), description="stride"
-        )
-        self.padding = widgets.IntSlider(
-            value=padding, min=0, max=max(2, padding), description="padding"
-        )
-        self.step = widgets.IntSlider(value=0, min=0, max=0, description="step")
+        self.stride = int_slider(stride, 1, 3, "stride")
+        self.padding = int_slider(padding, 0, 2, "padding")
+        self.step = int_slider(0, 0, 0, "step")  # its range follows the inputs (sync)
         self.prev_button = widgets.Button(description="◀ prev", layout=widgets.Layout(width="80px"))
         self.next_button = widgets.Button(description="next ▶", layout=widgets.Layout(width="80px"))
         self.play = widgets.Play(value=0, min=0, max=0, interval=900, description="play")
-        self.summary = widgets.HTML()
-        self.message = widgets.HTML()
-        self.image = widgets.Image(format="png")
-        self.state: StepState | None = None
-        self._busy = False  # set while controls are changed from code, to redraw only once
-
-        self.kernel.observe(self._on_kernel_choice, names="value")
-        self.k_text.observe(self._on_kernel_text, names="value")
-        for control in (self.x_text, self.stride, self.padding):
-            control.observe(self._on_inputs, names="value")
-        self.step.observe(self._on_step, names="value")
-        self.play.observe(self._on_play, names="value")
         self.prev_button.on_click(lambda _: self._move(-1))
         self.next_button.on_click(lambda _: self._move(+1))
-
+        settings = widgets.VBox([self.kernel, self.stride, self.padding])
         super().__init__(
-            children=[
-                widgets.HBox(
-                    [
-                        self.x_text,
-                        self.k_text,
-                        widgets.VBox([self.kernel, self.stride, self.padding]),
-                    ]
-                ),
+            {
+                "x_text": self.x_text,
+                "k_text": self.k_text,
+                "kernel": self.kernel,
+                "stride": self.stride,
+                "padding": self.padding,
+                "step": self.step,
+            },
+            [
+                widgets.HBox([self.x_text, self.k_text, settings]),
                 widgets.HBox([self.prev_button, self.step, self.next_button, self.play]),
-                self.summary,
-                self.message,
-                self.image,
-            ]
-        )
-        self._on_inputs()
-
-    def __repr__(self) -> str:
-        # short and deterministic: it is the text/plain output nbval compares (the default
-        # repr would include the start of the PNG bytes)
-        st = self.state
-        if st is None:
-            return "CorrelationStepper()"
-        return (
-            f"CorrelationStepper(X {st.x.shape[0]}×{st.x.shape[1]}, K {st.kernel.shape[0]}×"
-            f"{st.kernel.shape[1]}, stride {st.stride}, padding {st.padding}: step "
-            f"{st.index + 1} of {st.n_steps}, sum = {fmt(st.total)})"
+            ],
+            linked=[self.play],
         )
 
-    # -- event handlers ----------------------------------------------------------------------
-    def _on_kernel_choice(self, _change: object = None) -> None:
-        if self._busy or self.kernel.value == CUSTOM:
-            return
-        self._busy = True
-        try:
+    def compute(  # type: ignore[override]
+        self, x_text: str, k_text: str, kernel: str, stride: int, padding: int, step: int
+    ) -> StepState:
+        """Parse the typed matrices (a named kernel exactly) and compute step ``step``."""
+        x = parse_matrix(x_text, "X")
+        k = (
+            parse_matrix(k_text, "K")
+            if kernel == CUSTOM
+            else filters.get_kernel(kernel, torch.float64)
+        )
+        # the number of steps depends on the inputs: keep the step in range
+        last = correlation_step(x, k, 0, stride=stride, padding=padding).n_steps - 1
+        return correlation_step(x, k, min(step, last), stride=stride, padding=padding)
+
+    def on_change(self, control: widgets.ValueWidget) -> None:
+        if control is self.kernel and self.kernel.value != CUSTOM:
             self.k_text.value = format_matrix(filters.get_kernel(self.kernel.value, torch.float64))
-        finally:
-            self._busy = False
-        self._on_inputs()
-
-    def _on_kernel_text(self, _change: object = None) -> None:
-        if self._busy:
-            return
-        self._busy = True
-        try:  # a hand-edited kernel is no longer the named one
+        elif control is self.k_text:  # a hand-edited kernel is no longer the named one
             self.kernel.value = CUSTOM
-        finally:
-            self._busy = False
-        self._on_inputs()
-
-    def _on_inputs(self, _change: object = None) -> None:
-        if self._busy:
-            return
-        try:
-            x = parse_matrix(self.x_text.value, "X")
-            k = parse_matrix(self.k_text.value, "K")
-            first = correlation_step(x, k, 0, stride=self.stride.value, padding=self.padding.value)
-        except ValueError as err:
-            self._show_error(str(err))
-            return
-        self._busy = True
-        try:  # the number of steps depends on the inputs; keep the step in range
-            last = first.n_steps - 1
-            self.step.max = max(last, 0)
-            self.step.value = min(self.step.value, last)
-            self.play.max = self.step.max
-            self.play.value = self.step.value
-        finally:
-            self._busy = False
-        self._x, self._k = x, k
-        self._draw()
-
-    def _on_step(self, _change: object = None) -> None:
-        if self._busy:
-            return
-        self._busy = True
-        try:
-            self.play.value = self.step.value
-        finally:
-            self._busy = False
-        self._draw()
-
-    def _on_play(self, _change: object = None) -> None:
-        if not self._busy:
+        elif control is self.play:
             self.step.value = self.play.value
 
-    def _move(self, delta: int) -> None:
-        self.step.value = min(max(self.step.value + delta, self.step.min), self.step.max)
+    def sync(self, state: StepState) -> None:
+        self.step.max = self.play.max = state.n_steps - 1
+        self.step.value = self.play.value = state.index
 
-    # -- rendering ---------------------------------------------------------------------------
-    def _show_error(self, text: str) -> None:
-        self.message.value = f"<span style='color:#b30000'><b>⚠ {html_escape(text)}</b></span>"
+    def draw(self, state: StepState) -> Figure:
+        return draw_correlation_step(state)
 
-    def _draw(self) -> None:
-        state = correlation_step(
-            self._x, self._k, self.step.value, stride=self.stride.value, padding=self.padding.value
-        )
-        self.state = state
+    def readout(self, state: StepState) -> str:
         oh, ow = state.out_shape
-        self.message.value = ""
-        self.summary.value = (
+        return (
             f"step {state.index + 1} of {state.n_steps}: Y[{state.row}, {state.col}] = "
             f"{html_escape(state.expression)} &nbsp;·&nbsp; output {oh}×{ow}"
         )
-        self.image.value = figure_png(draw_correlation_step(state))
+
+    def describe(self, state: StepState) -> str:
+        return (
+            f"X {state.x.shape[0]}×{state.x.shape[1]}, K {state.kernel.shape[0]}×"
+            f"{state.kernel.shape[1]}, stride {state.stride}, padding {state.padding}: step "
+            f"{state.index + 1} of {state.n_steps}, sum = {fmt(state.total)}"
+        )
+
+    def _move(self, delta: int) -> None:
+        self.step.value = min(max(self.step.value + delta, self.step.min), self.step.max)
 
 
 def correlation_stepper(

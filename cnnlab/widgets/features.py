@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import ipywidgets as widgets
 import torch
@@ -21,7 +22,8 @@ from torch import nn
 
 from cnnlab import viz
 from cnnlab._validate import as_int, check_choice, check_tensor
-from cnnlab.widgets._grid import figure_png, html_escape, new_axes
+from cnnlab.widgets._base import Explorer, int_slider
+from cnnlab.widgets._grid import html_escape, new_axes
 
 
 @dataclass(frozen=True, eq=False)
@@ -181,7 +183,7 @@ def draw_features(state: FeatureState, axes: Sequence[Axes] | None = None) -> Fi
     return fig
 
 
-class FeatureExplorer(widgets.VBox):
+class FeatureExplorer(Explorer[FeatureState]):
     """The explorer widget; build it with :func:`feature_explorer`.
 
     Controls: ``layer`` (Dropdown), ``channel`` (IntSlider; its range follows the layer),
@@ -204,73 +206,32 @@ class FeatureExplorer(widgets.VBox):
         self.model, self.images, self.labels, self.classes = model, images, labels, classes
         self.channels = channels
         self.layer = widgets.Dropdown(options=list(channels), value=layer, description="layer")
-        self.channel = widgets.IntSlider(
-            value=channel,
-            min=0,
-            max=channels[layer] - 1,
-            description="channel",
-            continuous_update=False,
+        # each change runs the model forward and backward: update on release only
+        self.channel = int_slider(
+            channel, 0, channels[layer] - 1, "channel", continuous_update=False
         )
-        self.index = widgets.IntSlider(
-            value=index,
-            min=0,
-            max=images.shape[0] - 1,
-            description="input",
-            continuous_update=False,
-        )
-        self.summary = widgets.HTML()
-        self.message = widgets.HTML()
-        self.image = widgets.Image(format="png")
-        self.state: FeatureState | None = None
-        self._busy = False  # set while the channel range is changed from code: redraw once
-
-        self.layer.observe(self._on_layer, names="value")
-        self.channel.observe(self._on_change, names="value")
-        self.index.observe(self._on_change, names="value")
+        self.index = int_slider(index, 0, images.shape[0] - 1, "input", continuous_update=False)
         super().__init__(
-            children=[
-                widgets.HBox([self.layer, self.channel, self.index]),
-                self.summary,
-                self.message,
-                self.image,
-            ]
+            {"layer": self.layer, "channel": self.channel, "index": self.index},
+            [widgets.HBox([self.layer, self.channel, self.index])],
         )
-        self._draw()
 
-    def _on_layer(self, _change: object = None) -> None:
-        self._busy = True
-        try:  # the new layer may have fewer channels: clamp the slider first
+    def on_change(self, control: widgets.ValueWidget) -> None:
+        if control is self.layer:  # the new layer may have fewer channels: clamp the slider
             last = self.channels[self.layer.value] - 1
             self.channel.value = min(self.channel.value, last)
             self.channel.max = last
-        finally:
-            self._busy = False
-        self._draw()
 
-    def _on_change(self, _change: object = None) -> None:
-        if not self._busy:
-            self._draw()
+    def compute(self, **choice: Any) -> FeatureState:
+        return feature_state(
+            self.model, self.images, **choice, labels=self.labels, classes=self.classes
+        )
 
-    def _draw(self) -> None:
-        try:
-            state = feature_state(
-                self.model,
-                self.images,
-                self.layer.value,
-                self.channel.value,
-                self.index.value,
-                labels=self.labels,
-                classes=self.classes,
-            )
-        except (ValueError, TypeError) as err:
-            self.message.value = (
-                f"<span style='color:#b30000'><b>⚠ {html_escape(str(err))}</b></span>"
-            )
-            return
-        self.state = state
-        self.message.value = ""
-        self.summary.value = html_escape(state.summary)
-        self.image.value = figure_png(draw_features(state))
+    def draw(self, state: FeatureState) -> Figure:
+        return draw_features(state)
+
+    def readout(self, state: FeatureState) -> str:
+        return html_escape(state.summary)
 
 
 def feature_explorer(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import ipywidgets as widgets
 import torch
@@ -20,11 +21,11 @@ from matplotlib.figure import Figure
 
 from cnnlab import ops, shapes
 from cnnlab._validate import as_int, check_choice
+from cnnlab.widgets._base import Explorer, int_slider
 from cnnlab.widgets._grid import (
     ANNOTATE_LIMIT,
     SECONDARY,
     draw_matrix,
-    figure_png,
     fmt,
     html_escape,
     new_axes,
@@ -152,76 +153,62 @@ def draw_pooling(
     return fig
 
 
-class PoolingExplorer(widgets.VBox):
+def _example_for(state: PoolingState) -> PoolingState | None:
+    """The numeric example pooled like ``state``; None when the window does not fit it."""
+    try:
+        return pooling_state(EXAMPLE, state.kind, state.size, state.stride, state.padding)
+    except ValueError:
+        return None
+
+
+class PoolingExplorer(Explorer[PoolingState]):
     """The explorer widget; build it with :func:`pooling_explorer`.
 
     Controls: ``kind`` (max/avg), ``size``, ``stride``, ``padding``; outputs: ``summary``,
-    ``message``, ``image``; ``state`` / ``example_state`` are the current :class:`PoolingState`
-    of the input and of the numeric example (None when the settings do not apply to them).
+    ``message``, ``image``; ``state`` / ``example_state`` are the :class:`PoolingState` of the
+    last valid settings for the input and for the numeric example (None when it is too small).
     """
 
     def __init__(self, x: torch.Tensor, kind: str, size: int, stride: int, padding: int):
         self.x = x
         self.kind = widgets.ToggleButtons(options=list(KINDS), value=kind, description="pooling")
-        self.size = widgets.IntSlider(value=size, min=1, max=max(8, size), description="size F")
-        self.stride = widgets.IntSlider(
-            value=stride, min=1, max=max(8, stride), description="stride S"
-        )
-        self.padding = widgets.IntSlider(
-            value=padding, min=0, max=max(4, padding), description="padding P"
-        )
-        self.summary = widgets.HTML()
-        self.message = widgets.HTML()
-        self.image = widgets.Image(format="png")
-        self.state: PoolingState | None = None
-        self.example_state: PoolingState | None = None
-        for control in (self.kind, self.size, self.stride, self.padding):
-            control.observe(self._on_change, names="value")
+        self.size = int_slider(size, 1, 8, "size F")
+        self.stride = int_slider(stride, 1, 8, "stride S")
+        self.padding = int_slider(padding, 0, 4, "padding P")
         super().__init__(
-            children=[
-                self.kind,
-                widgets.HBox([self.size, self.stride, self.padding]),
-                self.summary,
-                self.message,
-                self.image,
-            ]
-        )
-        self._on_change()
-
-    def __repr__(self) -> str:
-        # short and deterministic: it is the text/plain output nbval compares
-        h, w = self.x.shape
-        result = "invalid settings"
-        if self.state is not None:
-            result = "{}×{}".format(*self.state.out_shape)
-        return (
-            f"PoolingExplorer({self.kind.value} pool {self.size.value}×{self.size.value}, "
-            f"stride {self.stride.value}, padding {self.padding.value}: {h}×{w} -> {result})"
+            {"kind": self.kind, "size": self.size, "stride": self.stride, "padding": self.padding},
+            [self.kind, widgets.HBox([self.size, self.stride, self.padding])],
         )
 
-    def _on_change(self, _change: object = None) -> None:
-        settings = (self.kind.value, self.size.value, self.stride.value, self.padding.value)
-        try:
-            state = pooling_state(self.x, *settings)
-        except ValueError as err:
-            self.state = None
-            self.message.value = (
-                f"<span style='color:#b30000'><b>⚠ {html_escape(str(err))}</b></span>"
-            )
-            return
-        try:
-            example: PoolingState | None = pooling_state(EXAMPLE, *settings)
-            note = ""
-        except ValueError:
-            example, note = None, " (the 6×6 numeric example is too small for this window)"
-        self.state, self.example_state = state, example
+    @property
+    def example_state(self) -> PoolingState | None:
+        """The numeric example pooled with the settings of ``state``."""
+        return None if self.state is None else _example_for(self.state)
+
+    def compute(self, **settings: Any) -> PoolingState:
+        return pooling_state(self.x, **settings)
+
+    def draw(self, state: PoolingState) -> Figure:
+        return draw_pooling(state, _example_for(state))
+
+    def readout(self, state: PoolingState) -> str:
         oh, ow = state.out_shape
-        self.summary.value = (
+        return (
             f"output <b>{oh}×{ow}</b> = {html_escape(state.formula)} &nbsp;·&nbsp; "
             f"<b>{state.params} parameters</b>: pooling has nothing to learn"
         )
-        self.message.value = html_escape(note)
-        self.image.value = figure_png(draw_pooling(state, example))
+
+    def note(self, state: PoolingState) -> str:
+        if _example_for(state) is not None:
+            return ""
+        return html_escape(" (the 6×6 numeric example is too small for this window)")
+
+    def describe(self, state: PoolingState) -> str:
+        (h, w), (oh, ow) = state.x.shape, state.out_shape
+        return (
+            f"{state.kind} pool {state.size}×{state.size}, stride {state.stride}, "
+            f"padding {state.padding}: {h}×{w} -> {oh}×{ow}"
+        )
 
 
 def pooling_explorer(

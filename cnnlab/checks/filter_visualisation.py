@@ -1,68 +1,94 @@
-"""Exercise checks of notebook 4 (filter visualisation), re-exported by :mod:`cnnlab.checks`.
+"""Checks of topic 4, filter visualisation: ``capture_activations`` and ``saliency``.
 
 * :func:`capture_activations` checks ``capture(model, x, layer)``: a forward hook that returns
   the output of the submodule named ``layer`` and is removed again, also when the forward fails;
 * :func:`saliency` checks ``saliency_map(model, x, target)``: ``|∂ logits[target] / ∂ x|``
   maximised over the colour channels, computed in eval mode, leaving the model as it was.
 
-Both run seeded random small CNNs (float64, flat and nested) against references computed here
-directly with PyTorch (a forward hook; autograd in eval mode), not with :mod:`cnnlab.viz`, so a
-bug there cannot hide one in a student's code. They print one
-``✔ ...`` line on success and raise :class:`cnnlab.checks.CheckFailed` with what is wrong
-otherwise. Models are built inside ``torch.random.fork_rng``, so the notebook's global random
-state is not changed.
+Both run seeded random small CNNs (float64, flat and nested), handed over in train mode and in
+eval mode, against references computed here directly with PyTorch (a forward hook; autograd in
+eval mode), not with :mod:`cnnlab.viz`, so a bug there cannot hide one in a student's code.
+They print one ``✔ ...`` line on success and raise :class:`cnnlab.checks.CheckFailed` with what
+is wrong otherwise. Models are built inside :func:`~cnnlab.checks._core.seeded`, so the
+notebook's global random state is not changed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import nn
 
-import cnnlab.checks as _base  # read at call time: cnnlab.checks imports this module
+from cnnlab.checks._core import (
+    STUB_HINT,
+    as_tensor,
+    call_student,
+    fail,
+    first_difference,
+    matches,
+    ok,
+    pick,
+    require_callable,
+    seeded,
+)
 
 __all__ = ["capture_activations", "saliency"]
 
-_RTOL = 1e-4  # float32 round-off in a student's code is fine; relative to the map's maximum
+# Autograd and hooks give the reference's numbers up to float64 round-off, relative to the
+# largest value of the map.
+_RTOL = 1e-7
 
 
-def _fail(message: str) -> None:
-    raise _base.CheckFailed(message)
-
-
-@contextmanager
-def _seeded(seed: int) -> Iterator[None]:
-    """Seed torch's global generator inside, restore the caller's random state afterwards."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
-
-
-def _pick(g: torch.Generator, low: int, high: int) -> int:
-    return int(torch.randint(low, high + 1, (1,), generator=g))
+def _scale(expected: torch.Tensor) -> float:
+    return float(expected.abs().max()) if expected.numel() else 1.0
 
 
 def _difference(got: torch.Tensor, expected: torch.Tensor, what: str) -> str | None:
-    """None if equal up to float32 round-off (relative to the largest value), else a sentence."""
-    if tuple(got.shape) != tuple(expected.shape):
-        return f"expected {what} of shape {tuple(expected.shape)}, got {tuple(got.shape)}"
-    scale = float(expected.abs().max()) or 1.0
-    close = (got - expected).abs() <= _RTOL * scale
-    if bool(close.all()):
-        return None
-    pos = tuple(int(i) for i in (~close).nonzero()[0])
-    where = ", ".join(map(str, pos))
-    return (
-        f"wrong value at [{where}]: expected {float(expected[pos]):.6g}, got "
-        f"{float(got[pos]):.6g} ({int((~close).sum())} of {expected.numel()} values differ)"
-    )
+    """None if ``got`` equals ``expected`` in shape, dtype and value, else a sentence."""
+    problem = first_difference(got, expected, scale=_scale(expected), rtol=_RTOL, what=what, at="")
+    if problem is None and got.dtype != expected.dtype:
+        problem = (
+            f"expected {what} of dtype {expected.dtype} (the model's dtype), got {got.dtype}: "
+            "return the tensor as the model computed it, without .float() or .to(...)"
+        )
+    return problem
 
 
 def _same(got: torch.Tensor, other: torch.Tensor) -> bool:
-    return tuple(got.shape) == tuple(other.shape) and _difference(got, other, "") is None
+    """``got`` is ``other`` up to float32 round-off (to recognise a classic mistake)."""
+    return matches(got, other, _scale(other))
+
+
+def _modes(model: nn.Module) -> list[bool]:
+    return [m.training for m in model.modules()]
+
+
+def _mode_name(training: bool) -> str:
+    return "train" if training else "eval"
+
+
+def _mode_problem(name: str, model: nn.Module, before: list[bool], call: str) -> None:
+    """Fail if the train/eval flags of ``model``'s modules differ from ``before``."""
+    after = _modes(model)
+    if after == before:
+        return
+    was, now = _mode_name(before[0]), _mode_name(after[0])
+    if now != was:
+        told = f"left the model in {now} mode, but it was in {was} mode before the call"
+    else:
+        told = "changed the train/eval mode of some of the model's layers"
+    always = (
+        f" (model.{'train' if now == 'train' else 'eval'}() at the end always sets {now} mode)"
+        if now != was
+        else ""
+    )
+    fail(
+        f"{name} {told}, for {call}.\n  Hint: put it back the way you found it{always}: "
+        "was_training = model.training before switching, model.train(was_training) at the end "
+        "(in a `finally:` block)."
+    )
 
 
 def _hooks_left(model: nn.Module) -> list[str]:
@@ -87,11 +113,11 @@ def _describe(model: nn.Module) -> str:
 
 def _tensor_result(name: str, value: object, call: str) -> torch.Tensor:
     if isinstance(value, (list, tuple, dict)):
-        _fail(
+        fail(
             f"{name} returned a {type(value).__name__} for {call}; return the captured tensor "
             "itself (e.g. the value your hook stored), not the container"
         )
-    return _base._as_tensor(name, value, call)
+    return as_tensor(name, value, call)
 
 
 # --------------------------------------------------------------------------------------------
@@ -137,9 +163,9 @@ def _flat(c_in: int, c1: int, c2: int, classes: int, bn: bool, dropout: bool) ->
 def _model(g: torch.Generator, case: int, *, bn: bool, dropout: bool) -> tuple[nn.Module, int]:
     """A random float64 CNN and its input channels (1 or 3)."""
     c_in = 3 if case % 2 else 1
-    c1, c2, classes = _pick(g, 2, 5), _pick(g, 3, 6), _pick(g, 3, 6)
+    c1, c2, classes = pick(g, 2, 5), pick(g, 3, 6), pick(g, 3, 6)
     build = _Nested if case % 3 == 1 else _flat
-    with _seeded(int(torch.randint(0, 2**31 - 1, (1,), generator=g))):
+    with seeded(int(torch.randint(0, 2**31 - 1, (1,), generator=g))):
         model = build(c_in, c1, c2, classes, bn, dropout).double()
         for m in model.modules():  # non-trivial statistics: eval and train mode differ
             if isinstance(m, nn.BatchNorm2d):
@@ -185,28 +211,32 @@ def _reference_activation(model: nn.Module, x: torch.Tensor, layer: str) -> torc
 
 def capture_activations(fn: Callable[..., Any], cases: int = 12) -> None:
     """Check ``fn(model, x, layer) -> Tensor``: the output of ``dict(model.named_modules())[layer]``
-    for the batch ``x`` (N, C, H, W), captured with a forward hook that is removed afterwards."""
+    for the batch ``x`` (N, C, H, W), captured with a forward hook that is removed afterwards;
+    the model is handed over in train mode and in eval mode and must keep its mode."""
     name = "capture"
-    fn = _base._require_callable("capture_activations", fn)
+    fn = require_callable("capture_activations", fn)
     g = torch.Generator().manual_seed(404)
     for case in range(cases):
         model, c_in = _model(g, case, bn=False, dropout=False)
+        model.train(case % 4 in (0, 3))  # both modes, each with flat and nested models
+        modes = _modes(model)
         names = [n for n, _ in model.named_modules() if n]
-        layer = names[_pick(g, 0, len(names) - 1)]
+        layer = names[pick(g, 0, len(names) - 1)]
         if case == 0:
             layer = next(n for n, m in model.named_modules() if isinstance(m, nn.Conv2d))
-        x = _image(g, _pick(g, 1, 3), c_in, 8, 8)
+        x = _image(g, pick(g, 1, 3), c_in, 8, 8)
         call = (
             f"{name}(model, x of shape {tuple(x.shape)}, {layer!r}) with model = {_describe(model)}"
         )
-        got = _tensor_result(name, _base._call(name, fn, (model, x, layer), call), call)
+        got = _tensor_result(name, call_student(name, fn, (model, x, layer), call), call)
         left = _hooks_left(model)
         if left:
-            _fail(
+            fail(
                 f"{name} left a hook registered on {', '.join(map(repr, left))} for {call}.\n"
                 "  Hint: keep the handle that register_forward_hook returns and call "
                 "handle.remove() once the forward pass is done (in a `finally:` block)."
             )
+        _mode_problem(name, model, modes, call)
         expected = _reference_activation(model, x, layer)
         problem = _difference(got, expected, f"the output of {layer!r}")
         if problem is None:
@@ -230,30 +260,30 @@ def capture_activations(fn: Callable[..., Any], cases: int = 12) -> None:
                 f"that is the *input* of {layer!r}; a forward hook is called as "
                 "hook(module, inputs, output): keep its third argument"
             )
-        _fail(
+        fail(
             f"{name} is wrong for {call}:\n  {problem}."
             + (f"\n  Hint: {hint}" if hint else "")
             + f"\n  (the layer is {type(module).__name__}; look it up with "
             "dict(model.named_modules())[layer])"
         )
-    with _seeded(0):
+    with seeded(0):
         broken = _Fails()
     x = _image(g, 2, 1, 6, 6)
     call = f"{name}(model, x, 'conv') on a model whose forward pass raises after 'conv'"
     try:
         fn(broken, x, "conv")
     except NotImplementedError:
-        _fail(f"{name} is not implemented yet: {_base._STUB_HINT}.")
+        fail(f"{name} is not implemented yet: {STUB_HINT}.")
     except Exception:  # the model's own error: expected to come through
         pass
     left = _hooks_left(broken)
     if left:
-        _fail(
+        fail(
             f"{name} left its hook registered on {', '.join(map(repr, left))} for {call}.\n"
             "  Hint: an error in the forward pass skips the lines after it; remove the hook in "
             "a `finally:` block (try: model(x) finally: handle.remove())."
         )
-    _base._ok(
+    ok(
         f"capture_activations: {cases} random models and layers match forward hooks, and no "
         "hook is left behind (even when the forward pass fails)"
     )
@@ -268,7 +298,7 @@ def _gradient(
 ) -> torch.Tensor:
     """∂ score(model(x)) / ∂ x for one image x (C, H, W), in the model's current mode."""
     inp = x[None].clone().requires_grad_(True)
-    with torch.enable_grad(), _seeded(0):
+    with torch.enable_grad(), seeded(0):
         (grad,) = torch.autograd.grad(score(model(inp)), inp)
     return grad[0]
 
@@ -289,32 +319,30 @@ def _reference_saliency(model: nn.Module, x: torch.Tensor, target: int) -> torch
 def saliency(fn: Callable[..., Any], cases: int = 10) -> None:
     """Check ``fn(model, x, target) -> Tensor``: the saliency map (H, W) of one image x (C, H, W),
     ``|∂ model(x)[0, target] / ∂ x|`` maximised over the channels, computed in eval mode, with
-    the model's train/eval mode unchanged afterwards."""
+    the model's train/eval mode unchanged afterwards (it is handed over in both modes)."""
     name = "saliency_map"
-    fn = _base._require_callable("saliency", fn)
+    fn = require_callable("saliency", fn)
     g = torch.Generator().manual_seed(4004)
     for case in range(cases):
         # batch norm everywhere (eval and train mode differ); dropout in half of the models
         model, c_in = _model(g, case, bn=True, dropout=case % 2 == 1)
-        model.train()
+        training = case % 4 in (0, 3)  # both modes, each with and without dropout
+        model.train(training)
+        modes = _modes(model)
         state = {k: v.clone() for k, v in model.state_dict().items()}
-        x = _image(g, c_in, _pick(g, 6, 9), _pick(g, 6, 9))
+        x = _image(g, c_in, pick(g, 6, 9), pick(g, 6, 9))
         n_classes = [m for m in model.modules() if isinstance(m, nn.Linear)][-1].out_features
-        target = _pick(g, 0, n_classes - 1)
+        target = pick(g, 0, n_classes - 1)
         call = (
             f"{name}(model, x of shape {tuple(x.shape)}, target={target}) with model = "
             f"{_describe(model)}"
         )
         expected = _reference_saliency(model, x, target)
-        got = _tensor_result(name, _base._call(name, fn, (model, x, target), call), call)
-        if not all(m.training for m in model.modules()):
-            _fail(
-                f"{name} left the model in eval mode for {call}.\n  Hint: put it back the way you "
-                "found it: was_training = model.training ... model.train(was_training)."
-            )
+        got = _tensor_result(name, call_student(name, fn, (model, x, target), call), call)
+        _mode_problem(name, model, modes, call)
         changed = [k for k, v in model.state_dict().items() if not torch.equal(v, state[k])]
         if changed:
-            _fail(
+            fail(
                 f"{name} changed the model's state ({', '.join(changed[:3])}) for {call}.\n  Hint: "
                 "in training mode batch norm updates its running statistics on every forward "
                 "pass: call model.eval() before the forward pass (and restore the mode after)."
@@ -340,7 +368,7 @@ def saliency(fn: Callable[..., Any], cases: int = 10) -> None:
                     "of all scores",
                 ),
             ]
-            if not any(isinstance(m, nn.Dropout) for m in model.modules()):
+            if training and not any(isinstance(m, nn.Dropout) for m in model.modules()):
                 model.train()
                 train_grad = _gradient(model, x, lambda out, t=target: out[0, t])
                 hints.append(
@@ -351,7 +379,7 @@ def saliency(fn: Callable[..., Any], cases: int = 10) -> None:
                     )
                 )
         finally:
-            model.train()
+            model.train(training)
             model.load_state_dict(state)
         c, h, w = grad.shape
         shape_hints = [
@@ -362,19 +390,19 @@ def saliency(fn: Callable[..., Any], cases: int = 10) -> None:
         hint = next((h for alt, h in hints if _same(got, alt)), None)
         if hint is None:
             hint = next((h for shape, h in shape_hints if tuple(got.shape) == shape), None)
-        if hint is None and any(isinstance(m, nn.Dropout) for m in model.modules()):
+        if hint is None and training and any(isinstance(m, nn.Dropout) for m in model.modules()):
             hint = (
                 "this model has dropout: did you forget model.eval()? In training mode "
                 "dropout zeroes random units on every call"
             )
-        _fail(f"{name} is wrong for {call}:\n  {problem}." + (f"\n  Hint: {hint}" if hint else ""))
+        fail(f"{name} is wrong for {call}:\n  {problem}." + (f"\n  Hint: {hint}" if hint else ""))
     # the same input tensor twice: gradients must not pile up in x.grad
     model, c_in = _model(g, 0, bn=True, dropout=False)
     x = _image(g, c_in, 7, 7)
     call = f"{name}(model, x, 1) called twice with the same tensor x"
     expected = _reference_saliency(model, x, 1)
     for _ in range(2):
-        got = _tensor_result(name, _base._call(name, fn, (model, x, 1), call), call)
+        got = _tensor_result(name, call_student(name, fn, (model, x, 1), call), call)
     if _difference(got, expected, "a saliency map") is not None:
         hint = ""
         if _same(got, 2 * expected):
@@ -382,8 +410,8 @@ def saliency(fn: Callable[..., Any], cases: int = 10) -> None:
                 "\n  Hint: the second map is twice the first: gradients pile up in x.grad. "
                 "Work on a fresh copy, x = x.clone().requires_grad_(True), or zero x.grad."
             )
-        _fail(f"{name} gives a different map on the second call for {call}.{hint}")
-    _base._ok(
+        fail(f"{name} gives a different map on the second call for {call}.{hint}")
+    ok(
         f"saliency: {cases} random models (batch norm, dropout) match "
         "|∂ score / ∂ x| from autograd in eval mode, with the model's mode restored"
     )

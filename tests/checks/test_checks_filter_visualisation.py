@@ -1,4 +1,5 @@
-"""The notebook-4 exercise checks accept the reference answers and reject classic mistakes."""
+"""Topic 4 checks (capture_activations, saliency) accept the reference answers and reject
+classic mistakes, a model left in the wrong mode among them (both starting modes are tested)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import pytest
 import torch
 from torch import nn
 
-from cnnlab import _checks_features as checks
+from cnnlab import checks as package
 from cnnlab.checks import CheckFailed
+from cnnlab.checks import filter_visualisation as checks
 
 
 # -- reference answers (as in solutions/04_filter_visualisation.ipynb) ----------------------
@@ -55,6 +57,8 @@ def capture_variant(kind: str) -> Callable[..., Any]:
             store["output"] = inputs[0] if kind == "input" else output
 
         handle = module.register_forward_hook(hook)
+        if kind == "eval":  # switches to eval mode and leaves it there
+            model.eval()
         if kind == "no_finally":
             out = model(x)
             handle.remove()
@@ -71,6 +75,8 @@ def capture_variant(kind: str) -> Callable[..., Any]:
             return [store["output"]]
         if kind == "none":
             return None
+        if kind == "float32":
+            return store["output"].float()
         return store["output"]
 
     return fn
@@ -98,6 +104,15 @@ def test_capture_accepts_the_reference(capsys: pytest.CaptureFixture[str]) -> No
         (capture_variant("final"), "you returned the model's final output"),
         (capture_variant("list"), "returned a list.*return the captured tensor itself"),
         (capture_variant("none"), "returned None.*`return` statement"),
+        (
+            capture_variant("float32"),
+            r"of dtype torch.float64 \(the model's dtype\), got torch.float32",
+        ),
+        (
+            capture_variant("eval"),
+            r"(?s)left the model in eval mode, but it was in train mode before the call.*"
+            r"model\.train\(was_training\)",
+        ),
         ("capture", "expects your function itself"),
     ],
 )
@@ -136,7 +151,9 @@ def saliency_variant(kind: str) -> Callable[..., Any]:
                 "batch": lambda: grad.abs().amax(0, keepdim=True),
             }.get(kind, lambda: grad.abs().amax(0))()
         finally:
-            if kind != "no_restore":
+            if kind == "always_train":
+                model.train()
+            elif kind != "no_restore":
                 model.train(was_training)
 
     return fn
@@ -157,7 +174,15 @@ def test_saliency_accepts_the_reference(capsys: pytest.CaptureFixture[str]) -> N
     [
         (stub, "saliency_map is not implemented yet"),
         (saliency_variant("no_eval"), r"(?s)changed the model's state.*call model\.eval\(\)"),
-        (saliency_variant("no_restore"), "(?s)left the model in eval mode.*model.train"),
+        (
+            saliency_variant("no_restore"),
+            "(?s)left the model in eval mode, but it was in train mode.*model.train",
+        ),
+        (
+            saliency_variant("always_train"),
+            r"(?s)left the model in train mode, but it was in eval mode before the call.*"
+            r"model\.train\(\) at the end always sets train mode.*model\.train\(was_training\)",
+        ),
         (saliency_variant("no_abs"), r"did you forget \.abs\(\)"),
         (saliency_variant("sum"), "maximum, not the sum"),
         (saliency_variant("mean"), "maximum, not the mean"),
@@ -182,6 +207,40 @@ def test_saliency_batch_dimension_hint() -> None:
 
     with pytest.raises(CheckFailed, match="drop the batch dimension: return an H×W map"):
         checks.saliency(three_channel_batch)
+
+
+def test_both_starting_modes_are_tested() -> None:
+    capture_modes: list[bool] = []
+    saliency_modes: list[bool] = []
+
+    def spy_capture(model: nn.Module, x: torch.Tensor, layer: str) -> torch.Tensor:
+        capture_modes.append(model.training)
+        return capture(model, x, layer)
+
+    def spy_saliency(model: nn.Module, x: torch.Tensor, target: int) -> torch.Tensor:
+        saliency_modes.append(model.training)
+        return saliency_map(model, x, target)
+
+    checks.capture_activations(spy_capture)
+    checks.saliency(spy_saliency)
+    assert capture_modes[:4] == [True, False, False, True]
+    assert saliency_modes[:4] == [True, False, False, True]
+
+
+def test_a_layer_left_in_another_mode_is_reported() -> None:
+    def one_layer(model: nn.Module, x: torch.Tensor, layer: str) -> torch.Tensor:
+        result = capture(model, x, layer)
+        list(model.modules())[-1].train(not model.training)
+        return result
+
+    with pytest.raises(CheckFailed, match="changed the train/eval mode of some of the model's"):
+        checks.capture_activations(one_layer)
+
+
+def test_the_package_exports_the_checks() -> None:
+    assert package.capture_activations is checks.capture_activations
+    assert package.saliency is checks.saliency
+    assert checks.__all__ == ["capture_activations", "saliency"]
 
 
 def test_references_are_independent_of_viz_and_agree_with_it() -> None:

@@ -11,15 +11,15 @@ The student version keeps everything else, replaces each region by ``# YOUR CODE
 ``raise NotImplementedError()`` at the same indentation, and clears every output. Markdown
 answers use ``<!-- BEGIN SOLUTION -->`` / ``<!-- END SOLUTION -->`` and become "YOUR ANSWER HERE".
 
-``python -m cnnlab exercises`` writes ``exercises/`` from ``solutions/``;
-``python -m cnnlab exercises --check`` fails (exit 1) when ``exercises/`` is stale.
+``python -m cnnlab exercises`` writes ``exercises/`` from ``solutions/`` for every built topic of
+the manifest; ``python -m cnnlab exercises --check`` fails (exit 1) when ``exercises/`` is stale.
 """
 
 from __future__ import annotations
 
-import argparse
+import os
 import re
-import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import nbformat
@@ -93,23 +93,41 @@ def render(nb: nbformat.NotebookNode) -> str:
     return nbformat.writes(nb) + "\n"
 
 
-def generate(solutions: Path, exercises: Path, *, check: bool = False) -> list[str]:
+def generate(
+    solutions: Path,
+    exercises: Path,
+    *,
+    check: bool = False,
+    stems: Sequence[str] | None = None,
+) -> tuple[list[str], int]:
     """Write (or, with ``check``, only compare) ``exercises/`` from ``solutions/``.
 
-    Returns the list of problems (stale, missing or orphaned files); empty means up to date.
+    ``stems``: the notebooks to generate (``NN_slug``); by default every built topic of the
+    manifest. Returns ``(problems, count)``: the stale, missing or orphaned files (empty means
+    up to date) and the number of student notebooks.
     """
     if not solutions.is_dir():
         raise FileNotFoundError(f"solutions folder {solutions} does not exist")
+    if stems is None:
+        from cnnlab.course.manifest import topics
+
+        stems = [t.stem for t in topics(built=True)]
     problems: list[str] = []
-    expected: set[str] = set()
-    for path in sorted(solutions.glob("*.ipynb")):
+    expected = {f"{stem}.ipynb" for stem in stems}
+    for orphan in sorted(solutions.glob("*.ipynb")):
+        if orphan.name not in expected:
+            problems.append(f"{orphan}: not a topic of the course manifest")
+    for stem in stems:
+        path = solutions / f"{stem}.ipynb"
+        if not path.is_file():
+            problems.append(f"{path}: missing (the manifest lists topic {stem})")
+            continue
         nb = nbformat.read(path, as_version=4)
         if not any(has_solution(c.source) for c in nb.cells):
             problems.append(f"{path}: has no {BEGIN} region (every solution notebook must)")
             continue
         text = render(make_student(nb, str(path)))
         target = exercises / path.name
-        expected.add(path.name)
         current = target.read_text(encoding="utf-8") if target.exists() else None
         if current != text:
             if check:
@@ -117,29 +135,12 @@ def generate(solutions: Path, exercises: Path, *, check: bool = False) -> list[s
                 problems.append(f"{target}: {state}; run `python -m cnnlab exercises`")
             else:
                 exercises.mkdir(parents=True, exist_ok=True)
-                target.write_text(text, encoding="utf-8")
+                tmp = target.with_name(f".{target.name}.tmp")
+                tmp.write_text(text, encoding="utf-8")
+                os.replace(tmp, target)  # never a half-written student notebook
                 print(f"wrote {target}")
     if exercises.is_dir():
         for orphan in sorted(exercises.glob("*.ipynb")):
             if orphan.name not in expected:
                 problems.append(f"{orphan}: has no solution notebook in {solutions}")
-    return problems
-
-
-def configure_parser(p: argparse.ArgumentParser) -> None:
-    """Add the ``exercises`` options to ``p``."""
-    p.add_argument("--solutions", type=Path, default=Path("solutions"))
-    p.add_argument("--exercises", type=Path, default=Path("exercises"))
-    p.add_argument("--check", action="store_true", help="fail if exercises/ is stale")
-
-
-def main(args: argparse.Namespace) -> int:
-    """Generate or check ``exercises/``; exit 1 listing stale files."""
-    problems = generate(args.solutions, args.exercises, check=args.check)
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    if problems:
-        return 1
-    n = len(list(args.solutions.glob("*.ipynb")))
-    print(f"exercises: {n} student notebooks {'up to date' if args.check else 'generated'}")
-    return 0
+    return problems, len(stems)

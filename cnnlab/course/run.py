@@ -9,7 +9,6 @@ npm next to the handouts, so math and sliders show without a network), printing 
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -27,7 +26,7 @@ from typing import Any
 
 import nbformat
 
-from cnnlab.profiles import PROFILES, check_profile
+from cnnlab.profiles import check_profile
 
 KERNEL = "python3"
 # npm packages that make a handout work offline, and the file each URL points at.
@@ -50,6 +49,46 @@ class RunResult:
     error: str | None = None
 
 
+def course_notebooks(folder: Path = Path("notebooks"), only: str | None = None) -> list[Path]:
+    """The built topics' notebooks in ``folder``, in course order (from the manifest).
+
+    ``folder`` is ``notebooks`` (lectures) or ``solutions``; ``only`` keeps the file names that
+    contain it. A topic whose notebook is missing is an error naming it.
+    """
+    from cnnlab.course.manifest import topics
+
+    if not folder.is_dir():
+        raise FileNotFoundError(f"notebook folder {folder} does not exist")
+    paths = [folder / f"{t.stem}.ipynb" for t in topics(built=True)]
+    missing = [p.name for p in paths if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"{folder} lacks {', '.join(missing)} (listed in the manifest)")
+    return _only(paths, only)
+
+
+def _only(paths: list[Path], only: str | None) -> list[Path]:
+    if only:
+        paths = [p for p in paths if only in p.name]
+        if not paths:
+            raise ValueError(f"no notebook matches {only!r}")
+    return paths
+
+
+def times_file(out: Path, profile: str) -> Path:
+    """Where ``run_course`` records each notebook's wall time for ``profile``."""
+    return out / f"times-{profile}.json"
+
+
+def last_times(out: Path = Path("build"), profile: str = "quick") -> dict[str, float]:
+    """Notebook stem -> seconds of the last course run on ``profile`` (empty if none)."""
+    path = times_file(out, profile)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {str(k): float(v) for k, v in data["seconds"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}  # never run here, or a damaged file: times are then unknown
+
+
 def discover(folders: Iterable[Path], only: str | None = None) -> list[Path]:
     """Notebooks in ``folders`` (sorted, checkpoints skipped), optionally filtered by substring."""
     paths: list[Path] = []
@@ -57,11 +96,7 @@ def discover(folders: Iterable[Path], only: str | None = None) -> list[Path]:
         if not folder.is_dir():
             raise FileNotFoundError(f"notebook folder {folder} does not exist")
         paths += sorted(p for p in folder.glob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
-    if only:
-        paths = [p for p in paths if only in p.name]
-        if not paths:
-            raise ValueError(f"no notebook matches {only!r}")
-    return paths
+    return _only(paths, only)
 
 
 def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -314,7 +349,19 @@ def run_course(
         print(f"  {path.name:<40} {result.seconds:7.1f} s  {status}", flush=True)
     if handouts:
         _write_index(handout_dir, results, profile)
+    _record_times(out, profile, results)
     return results
+
+
+def _record_times(out: Path, profile: str, results: list[RunResult]) -> None:
+    """Merge this run's successful wall times into ``times-<profile>.json`` (atomically)."""
+    seconds = last_times(out, profile)
+    seconds.update({r.name: round(r.seconds, 1) for r in results if not r.error})
+    text = json.dumps({"profile": profile, "seconds": seconds}, indent=1, sort_keys=True)
+    path = times_file(out, profile)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text + "\n", encoding="utf-8")
+    os.replace(tmp, path)  # a reader sees the old table or the new one
 
 
 def _write_index(folder: Path, results: list[RunResult], profile: str) -> None:
@@ -328,80 +375,3 @@ def _write_index(folder: Path, results: list[RunResult], profile: str) -> None:
         f"<h1>cnnlab handouts ({profile} profile)</h1><ul>\n{items}\n</ul>\n",
         encoding="utf-8",
     )
-
-
-def configure_notebooks_parser(p: argparse.ArgumentParser) -> None:
-    """Add the ``notebooks`` options to ``p``."""
-    p.add_argument("folders", nargs="*", type=Path, default=[Path("notebooks"), Path("solutions")])
-    p.add_argument("--only", help="run only notebooks whose file name contains this")
-    p.add_argument("--timeout", type=int, default=900, help="seconds per cell")
-
-
-def main_notebooks(args: argparse.Namespace) -> int:
-    """Execute notebooks in place (to commit them executed)."""
-    total = 0.0
-    for path in discover(args.folders, args.only):
-        seconds = execute_in_place(path, args.timeout)
-        total += seconds
-        print(f"  {path}: {seconds:.1f} s", flush=True)
-    print(f"executed in place, {total:.1f} s in all")
-    return 0
-
-
-def configure_course_parser(p: argparse.ArgumentParser) -> None:
-    """Add the ``course`` options to ``p``."""
-    p.add_argument(
-        "--profile", default="quick", choices=PROFILES, help="quick (CPU, minutes) or full (GPU)"
-    )
-    p.add_argument("--notebooks", type=Path, default=Path("notebooks"))
-    p.add_argument("--out", type=Path, default=Path("build"))
-    p.add_argument("--only", help="run only notebooks whose file name contains this")
-    p.add_argument(
-        "-p",
-        "--parameter",
-        nargs=2,
-        action="append",
-        default=[],
-        metavar=("NAME", "VALUE"),
-        help="extra papermill parameter (JSON value)",
-    )
-    p.add_argument("--no-handouts", action="store_true")
-    p.add_argument("--pdf", action="store_true", help="also print handouts to PDF (chromium)")
-
-
-def _parse_value(text: str) -> object:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
-def main_course(args: argparse.Namespace) -> int:
-    """Run the course with papermill, render handouts, print wall times."""
-    paths = discover([args.notebooks], args.only)
-    params = {name: _parse_value(value) for name, value in args.parameter}
-    print(
-        f"Running {len(paths)} notebooks on the {args.profile} profile (cpus: {os.cpu_count()})",
-        flush=True,
-    )
-    start = time.perf_counter()
-    results = run_course(
-        paths,
-        args.out,
-        profile=args.profile,
-        parameters=params,
-        handouts=not args.no_handouts,
-        pdf=args.pdf,
-    )
-    total = time.perf_counter() - start
-    print(f"\n{'notebook':<40} {'seconds':>8}")
-    for r in results:
-        print(f"{r.name:<40} {r.seconds:8.1f}{'  FAILED' if r.error else ''}")
-    print(f"{'total (with rendering)':<40} {total:8.1f}")
-    print(f"executed notebooks: {args.out / 'notebooks'}")
-    if not args.no_handouts:
-        print(f"handouts: {(args.out / 'handouts' / 'index.html').resolve()}")
-    failed = [r for r in results if r.error]
-    for r in failed:
-        print(f"FAILED {r.name}: {r.error}", file=sys.stderr)
-    return 1 if failed else 0

@@ -1,0 +1,253 @@
+"""The course manifest: the one list of topics. Everything else derives from ``TOPICS``.
+
+A topic is a unit: its lecture notebook (``notebooks/NN_slug.ipynb``), its solution notebook
+(``solutions/NN_slug.ipynb``, the source of its exercises), the generated student notebook
+(``exercises/NN_slug.ipynb``), its checks module (``cnnlab.checks.<slug>``), its widgets, its
+models, its stored experiments and its profile sizes. ``tests/test_manifest.py`` names what a
+built topic lacks. Adding topic N is adding its row here and its files where the row says.
+
+This module holds data only (no torch, no notebooks): the CLI, the exercise generator, the
+notebook setup and the tests all read it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from cnnlab.profiles import resolve_profile
+
+PARTS: dict[str, str] = {
+    "I": "convolution mechanics",
+    "II": "architectures",
+    "III": "training deep networks",
+    "IV": "transfer",
+}
+
+
+def _frozen(sizes: Mapping[str, Mapping[str, Any]]) -> Mapping[str, Mapping[str, Any]]:
+    return MappingProxyType({k: MappingProxyType(dict(v)) for k, v in sizes.items()})
+
+
+_NO_SIZES = _frozen({"quick": {}, "full": {}})
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One row of the course: where its pieces live and how big its computations are.
+
+    ``sizes`` maps each profile ("quick": a 2-core CPU in CI, "full": a GPU) to the values its
+    notebooks' training and search cells read (``cnnlab.session.setup`` returns them).
+    ``built`` is False for a topic announced in the sequence but not written yet.
+    """
+
+    number: int
+    slug: str
+    title: str
+    part: str
+    summary: str  # one line, for students (README, ``python -m cnnlab topics``)
+    widgets: tuple[str, ...] = ()  # factory names in cnnlab.widgets
+    models: tuple[str, ...] = ()  # names in the model registry
+    experiments: tuple[str, ...] = ()  # names in cnnlab.experiments
+    sizes: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: _NO_SIZES)
+    built: bool = True
+
+    @property
+    def stem(self) -> str:
+        """``NN_slug``: the file name (without ``.ipynb``) of all three notebooks."""
+        return f"{self.number:02d}_{self.slug}"
+
+    @property
+    def notebook(self) -> Path:
+        return Path("notebooks") / f"{self.stem}.ipynb"
+
+    @property
+    def solution(self) -> Path:
+        return Path("solutions") / f"{self.stem}.ipynb"
+
+    @property
+    def exercise(self) -> Path:
+        return Path("exercises") / f"{self.stem}.ipynb"
+
+    @property
+    def checks(self) -> str:
+        """The dotted name of the topic's checks module."""
+        return f"cnnlab.checks.{self.slug}"
+
+    def profile_sizes(self, profile: object) -> dict[str, Any]:
+        """The sizes of ``profile`` (checked: a known profile, same keys and types in each)."""
+        return resolve_profile(profile, self.sizes)
+
+
+TOPICS: tuple[Topic, ...] = (
+    Topic(
+        1,
+        "cross_correlation",
+        "Cross-correlation",
+        "I",
+        "the 2-D cross-correlation by hand and vectorised, channels in and out, 1×1 convolution",
+        widgets=("correlation_stepper",),
+    ),
+    Topic(
+        2,
+        "padding_stride",
+        "Padding, stride and shape arithmetic",
+        "I",
+        "output size, parameters, dilation and receptive fields of stacked layers",
+        widgets=("arithmetic_explorer",),
+    ),
+    Topic(
+        3,
+        "pooling",
+        "Pooling",
+        "I",
+        "max and average pooling from scratch, global average pooling, what pooling buys",
+        widgets=("pooling_explorer",),
+    ),
+    Topic(
+        4,
+        "filter_visualisation",
+        "Filter visualisation",
+        "I",
+        "train a small CNN, then look at its filters, activations, saliency and top inputs",
+        widgets=("feature_explorer",),
+        models=("simple_cnn", "simple_cnn_digits"),
+        experiments=("filter_visualisation",),
+        sizes=_frozen(
+            {
+                "quick": {
+                    "n_train": 2000,
+                    "epochs": 8,
+                    "channels": (16, 16, 32),
+                    "batch_size": 64,
+                    "lr": 0.01,
+                    "ascent_steps": 40,
+                    "exercise_epochs": 10,
+                },
+                "full": {
+                    "n_train": 5400,
+                    "epochs": 30,
+                    "channels": (32, 64, 128),
+                    "batch_size": 128,
+                    "lr": 0.005,
+                    "ascent_steps": 200,
+                    "exercise_epochs": 40,
+                },
+            }
+        ),
+    ),
+    Topic(
+        5,
+        "lenet",
+        "LeNet-5",
+        "II",
+        "the first CNN, layer by layer: about 60 thousand parameters",
+        models=("lenet5", "lenet5_modern"),
+        built=False,
+    ),
+    Topic(
+        6,
+        "alexnet",
+        "AlexNet and its successors",
+        "II",
+        "ReLU, LRN, overlapping pooling, dropout, augmentation; ZFNet, OverFeat, CNN-F/M/S",
+        models=("alexnet", "zfnet"),
+        built=False,
+    ),
+    Topic(
+        7,
+        "vgg",
+        "VGG",
+        "II",
+        "configurations A–E from one table, stacks of 3×3, dense evaluation",
+        models=("vgg11", "vgg16", "vgg19"),
+        built=False,
+    ),
+    Topic(
+        8,
+        "nin",
+        "Network in Network",
+        "II",
+        "mlpconv (1×1 convolutions) and global average pooling",
+        models=("nin",),
+        built=False,
+    ),
+    Topic(
+        9,
+        "googlenet",
+        "GoogLeNet / Inception",
+        "II",
+        "the inception module, 1×1 reductions, auxiliary classifiers, v2–v4",
+        models=("googlenet", "inception_v3"),
+        built=False,
+    ),
+    Topic(
+        10,
+        "batch_norm",
+        "Vanishing gradients vs batch normalisation",
+        "III",
+        "gradient flow over depth, initialisation, batch norm from scratch",
+        built=False,
+    ),
+    Topic(
+        11,
+        "resnet",
+        "Degradation vs ResNet",
+        "III",
+        "deeper plain nets train worse; residual connections fix it",
+        models=("resnet20", "plain20", "resnet18", "resnet50"),
+        built=False,
+    ),
+    Topic(
+        12,
+        "resnet_family",
+        "The ResNet family",
+        "III",
+        "Wide ResNet, ResNeXt, DenseNet, Dual Path Networks",
+        models=("wide_resnet16_4", "resnext50_32x4d", "densenet121", "dpn92"),
+        built=False,
+    ),
+    Topic(
+        13,
+        "mobilenet",
+        "MobileNet",
+        "III",
+        "depthwise separable convolution and the width multiplier",
+        models=("mobilenet_v1",),
+        built=False,
+    ),
+    Topic(
+        14,
+        "comparing",
+        "Comparing architectures",
+        "III",
+        "accuracy against multiply-adds against parameters, published and measured",
+        built=False,
+    ),
+    Topic(
+        15,
+        "transfer",
+        "Transfer learning",
+        "IV",
+        "the Yosinski experiment; frozen features vs fine-tuning vs from scratch",
+        built=False,
+    ),
+)
+
+
+def topics(*, built: bool | None = None) -> tuple[Topic, ...]:
+    """All topics in course order, or only the built (``True``) or planned (``False``) ones."""
+    return tuple(t for t in TOPICS if built is None or t.built == built)
+
+
+def get_topic(key: object) -> Topic:
+    """The topic with this number (1, "04") or slug ("pooling") or file stem ("03_pooling")."""
+    text = str(key).strip()
+    for t in TOPICS:
+        if text in (t.slug, t.stem) or (text.isdigit() and int(text) == t.number):
+            return t
+    known = ", ".join(f"{t.number} {t.slug}" for t in TOPICS)
+    raise ValueError(f"unknown topic {key!r}; topics: {known}")

@@ -1,0 +1,83 @@
+"""Checks on the data ``fit`` and ``evaluate`` get, and errors that name the failing layer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+
+class InputShapeError(ValueError):
+    """The model cannot take the data's image size or channels; says which layer fails."""
+
+
+class ChannelsLastError(ValueError):
+    """The model's forward uses ``.view`` on a feature map, which channels_last cannot take."""
+
+
+def is_view_error(exc: BaseException) -> bool:
+    return isinstance(exc, RuntimeError) and "view size is not compatible" in str(exc)
+
+
+def as_tensors(data: object, what: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Accept a ``cnnlab.data.Dataset`` (or anything with .images/.labels) or (images, labels)."""
+    if hasattr(data, "images") and hasattr(data, "labels"):
+        images, labels = data.images, data.labels  # type: ignore[attr-defined]
+    elif isinstance(data, Sequence) and len(data) == 2:
+        images, labels = data
+    else:
+        raise TypeError(
+            f"{what} must be a cnnlab.data.Dataset or a pair (images, labels), "
+            f"got {type(data).__name__}"
+        )
+    if not isinstance(images, torch.Tensor) or images.dim() != 4 or not images.is_floating_point():
+        raise ValueError(
+            f"{what} images must be a float tensor (N, C, H, W), got "
+            f"{getattr(images, 'dtype', type(images).__name__)} of shape "
+            f"{tuple(getattr(images, 'shape', ()))}"
+        )
+    if not isinstance(labels, torch.Tensor) or labels.dim() != 1 or labels.is_floating_point():
+        raise ValueError(f"{what} labels must be an integer tensor (N,) of class indices")
+    if labels.shape[0] != images.shape[0]:
+        raise ValueError(f"{what} has {images.shape[0]} images but {labels.shape[0]} labels")
+    if images.shape[0] == 0:
+        raise ValueError(f"{what} is empty")
+    return images, labels.long()
+
+
+def describe_forward_failure(
+    model: nn.Module, x: torch.Tensor, exc: BaseException, name: str
+) -> InputShapeError:
+    """Run the failing forward again with hooks to find the innermost module that failed."""
+    stack: list[tuple[str, nn.Module, tuple[int, ...]]] = []
+    names = {m: n for n, m in model.named_modules()}
+
+    def pre(module: nn.Module, args: tuple[Any, ...]) -> None:
+        shape = tuple(args[0].shape) if args and isinstance(args[0], torch.Tensor) else ()
+        stack.append((names.get(module, "?"), module, shape))
+
+    def post(module: nn.Module, args: tuple[Any, ...], out: Any) -> None:
+        if stack:
+            stack.pop()
+
+    handles = [m.register_forward_pre_hook(pre) for m in model.modules()]
+    handles += [m.register_forward_hook(post) for m in model.modules()]
+    try:
+        with torch.no_grad():
+            model(x)
+    except Exception:  # the same failure again: the stack now ends at the failing module
+        pass
+    finally:
+        for h in handles:
+            h.remove()
+    cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    where = ""
+    if stack and "layer '" not in cause:  # cnnlab models name the layer themselves
+        layer, module, shape = stack[-1]
+        layer = layer or "(the model itself)"
+        where = f" Layer {layer!r} ({type(module).__name__}) failed on input of shape {shape}."
+    return InputShapeError(
+        f"model {name!r} cannot take input of shape {tuple(x.shape)}.{where} Cause: {cause}"
+    )
