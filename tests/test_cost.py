@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 
 import pytest
@@ -10,7 +9,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from cnnlab.cost import LayerCost, Summary, configure_parser, conv_mult_adds, main, summary
+from cnnlab.cli import main
+from cnnlab.cost import LayerCost, Summary, conv_mult_adds, summary
 from cnnlab.models import create_model
 
 
@@ -235,32 +235,27 @@ def test_flop_counter_agrees_on_cpu(name: str, size: tuple[int, ...]) -> None:
 # python -m cnnlab models
 
 
-def _run(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    configure_parser(parser)
-    return parser.parse_args(argv)
-
-
 def test_cli_prints_a_model_table(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(_run(["alexnet"])) == 0
+    assert main(["models", "alexnet"]) == 0
     out = capsys.readouterr().out
     assert "features.conv1" in out and "62,378,344" in out and "Krizhevsky" in out
-    assert main(_run(["lenet5_modern", "--input", "1", "28", "28"])) == 2  # needs image_size=28
-    assert "layer" in capsys.readouterr().err
-    assert main(_run(["vgg16", "--input", "3", "64", "64", "--num-classes", "10"])) == 0
+    assert main(["models", "lenet5_modern", "--input", "1", "28", "28"]) == 2  # image_size=28
+    err = capsys.readouterr().err
+    assert "layer" in err and len(err.strip().splitlines()) == 1
+    assert main(["models", "vgg16", "--input", "3", "64", "64", "--num-classes", "10"]) == 0
     out = capsys.readouterr().out
     assert "1×512×2×2" in out and "1×10 " in out
 
 
 def test_cli_lists_the_zoo_and_rejects_unknown_names(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(_run(["--scale", "course"])) == 0
+    assert main(["models", "--scale", "course"]) == 0
     out = capsys.readouterr().out
     assert "lenet5" in out and "61,706" in out and "vgg16" not in out.replace("vgg16_", "")
-    assert main(_run(["vgg61"])) == 2
+    assert main(["models", "vgg61"]) == 2
     assert "Did you mean" in capsys.readouterr().err
 
 
-def test_cli_through_cnnlab_main(capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_through_the_module_entry_point(capsys: pytest.CaptureFixture[str]) -> None:
     from cnnlab.__main__ import main as cnnlab_main
 
     assert cnnlab_main(["models", "nin_cifar"]) == 0

@@ -13,6 +13,7 @@ from cnnlab.cli import main
 from cnnlab.course.audit import missing_pieces, stray_notebooks
 from cnnlab.course.manifest import TOPICS, Topic, get_topic, topics
 from cnnlab.course.run import course_notebooks
+from cnnlab.models import list_models
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,6 +37,8 @@ def test_manifest_is_the_course_sequence() -> None:
     assert built == sorted(built, reverse=True) and built[0]
     for t in TOPICS:  # both profiles define the same keys with the same types
         assert set(t.profile_sizes("quick")) == set(t.profile_sizes("full"))
+    zoo = set(list_models())  # planned topics name real models too
+    assert [m for t in TOPICS for m in t.models if m not in zoo] == []
     assert get_topic(4) is get_topic("04") is get_topic("filter_visualisation")
     assert get_topic("04_filter_visualisation").notebook == Path(
         "notebooks/04_filter_visualisation.ipynb"

@@ -41,6 +41,8 @@ def topic_rows(root: Path, build: Path) -> list[dict[str, object]]:
 
 def run(args: argparse.Namespace) -> int:
     """Print the topics table (or JSON)."""
+    if not (args.root / "cnnlab").is_dir():
+        raise FileNotFoundError(f"{args.root} is not a cnnlab checkout (no cnnlab/ folder in it)")
     rows = topic_rows(args.root, args.build or args.root / "build")
     if args.json:
         print(json.dumps(rows, indent=1))

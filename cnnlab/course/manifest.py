@@ -154,7 +154,7 @@ TOPICS: tuple[Topic, ...] = (
         "AlexNet and its successors",
         "II",
         "ReLU, LRN, overlapping pooling, dropout, augmentation; ZFNet, OverFeat, CNN-F/M/S",
-        models=("alexnet", "zfnet"),
+        models=("alexnet", "alexnet_2gpu", "zfnet", "overfeat_fast", "cnn_f"),
         built=False,
     ),
     Topic(
@@ -163,7 +163,7 @@ TOPICS: tuple[Topic, ...] = (
         "VGG",
         "II",
         "configurations A–E from one table, stacks of 3×3, dense evaluation",
-        models=("vgg11", "vgg16", "vgg19"),
+        models=("vgg11", "vgg11_lrn", "vgg13", "vgg16_1x1", "vgg16", "vgg19"),
         built=False,
     ),
     Topic(
@@ -172,7 +172,7 @@ TOPICS: tuple[Topic, ...] = (
         "Network in Network",
         "II",
         "mlpconv (1×1 convolutions) and global average pooling",
-        models=("nin",),
+        models=("nin", "nin_cifar"),
         built=False,
     ),
     Topic(
@@ -181,7 +181,7 @@ TOPICS: tuple[Topic, ...] = (
         "GoogLeNet / Inception",
         "II",
         "the inception module, 1×1 reductions, auxiliary classifiers, v2–v4",
-        models=("googlenet", "inception_v3"),
+        models=("googlenet", "bn_inception", "inception_v3", "inception_v4"),
         built=False,
     ),
     Topic(
@@ -198,7 +198,7 @@ TOPICS: tuple[Topic, ...] = (
         "Degradation vs ResNet",
         "III",
         "deeper plain nets train worse; residual connections fix it",
-        models=("resnet20", "plain20", "resnet18", "resnet50"),
+        models=("plain20", "plain56", "resnet20", "resnet56", "resnet18", "resnet50"),
         built=False,
     ),
     Topic(
@@ -207,7 +207,7 @@ TOPICS: tuple[Topic, ...] = (
         "The ResNet family",
         "III",
         "Wide ResNet, ResNeXt, DenseNet, Dual Path Networks",
-        models=("wide_resnet16_4", "resnext50_32x4d", "densenet121", "dpn92"),
+        models=("wrn_16_4", "resnext50_32x4d", "densenet121", "dpn92"),
         built=False,
     ),
     Topic(
@@ -216,7 +216,7 @@ TOPICS: tuple[Topic, ...] = (
         "MobileNet",
         "III",
         "depthwise separable convolution and the width multiplier",
-        models=("mobilenet_v1",),
+        models=("mobilenet_v1", "mobilenet_v1_cifar"),
         built=False,
     ),
     Topic(

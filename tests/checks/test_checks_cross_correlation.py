@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from check_helpers import failure, hints, stub
 from torch import nn
 
 from cnnlab import checks, ops
@@ -73,16 +74,6 @@ NAMES = sorted(CORRECT)
 ANY = [(name, CORRECT[name][0]) for name in NAMES]
 
 
-def failure(name: str, fn: Callable[..., Any]) -> str:
-    with pytest.raises(CheckFailed) as info:
-        getattr(checks, name)(fn)
-    return str(info.value)
-
-
-def hints(message: str) -> list[str]:
-    return [line for line in message.splitlines() if line.strip().startswith("Hint:")]
-
-
 # --------------------------------------------------------------------------------------------
 # correct answers pass with one line; the checks are deterministic and keep the global RNG
 
@@ -142,10 +133,6 @@ def test_cases_are_real_valued_float64_and_non_degenerate_first(name: str) -> No
 
 @pytest.mark.parametrize("name", NAMES)
 def test_blank_stub_is_reported_as_not_implemented(name: str) -> None:
-    def stub(*args: object) -> None:
-        # YOUR CODE HERE
-        raise NotImplementedError()
-
     message = failure(name, stub)
     assert message.startswith(f"{name} is not implemented yet")
     assert "raise NotImplementedError()" in message

@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from check_helpers import failure, stub
 
 from cnnlab import checks, shapes
-from cnnlab.checks import CheckFailed
 
 
 def output_size(n: int, f: int, stride: int = 1, padding: int = 0) -> int:
@@ -45,12 +45,6 @@ SUCCESS = {
 NAMES = sorted(CORRECT)
 
 
-def failure(name: str, fn: Callable[..., Any]) -> str:
-    with pytest.raises(CheckFailed) as info:
-        getattr(checks, name)(fn)
-    return str(info.value)
-
-
 @pytest.mark.parametrize("name", NAMES)
 def test_correct_implementation_passes_with_one_line(name: str, capsys) -> None:
     state = torch.get_rng_state()
@@ -68,10 +62,6 @@ def test_numpy_integers_are_ints(name: str, capsys) -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_blank_stub_is_reported_as_not_implemented(name: str) -> None:
-    def stub(*args: object) -> None:
-        # YOUR CODE HERE
-        raise NotImplementedError()
-
     message = failure(name, stub)
     assert message.startswith(f"{name} is not implemented yet")
 

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
+from check_helpers import failure, hints
 from torch import nn
 
 from cnnlab import checks, ops
-from cnnlab.checks import CheckFailed
 
 
 def loop_pool(X: torch.Tensor, p: int, stride: int | None = None, mode: str = "max"):
@@ -55,16 +55,6 @@ CORRECT: dict[str, list[Callable[..., Any]]] = {
     "global_avg_pool": [gap, gap_sum, lambda X: X.flatten(2).mean(-1)],
 }
 NAMES = sorted(CORRECT)
-
-
-def failure(name: str, fn: Callable[..., Any]) -> str:
-    with pytest.raises(CheckFailed) as info:
-        getattr(checks, name)(fn)
-    return str(info.value)
-
-
-def hints(message: str) -> list[str]:
-    return [line for line in message.splitlines() if line.strip().startswith("Hint:")]
 
 
 @pytest.mark.parametrize("name", NAMES)
