@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnlab._validate import as_int
+from cnnlab._validate import as_float, as_int
 
 
 @dataclass(frozen=True)
@@ -336,7 +336,7 @@ class _MatmulLoop:
 
 
 def run_bench(
-    models: list[str] | tuple[str, ...] = DEFAULT_MODELS,
+    models: str | list[str] | tuple[str, ...] = DEFAULT_MODELS,
     *,
     steps: int | None = None,
     warmup: int = 2,
@@ -368,11 +368,23 @@ def run_bench(
     from cnnlab.session import seed_everything
     from cnnlab.train import compile_unavailable, pick_device
 
+    # Every argument is checked before anything is built or timed: a typo in the last model or
+    # a bad number fails at once, not after minutes of benchmarking the others.
+    if isinstance(models, str):
+        models = [models]  # one name, not its letters
+    if not isinstance(models, (list, tuple)):
+        raise TypeError(f"models must be a list of model names, got {type(models).__name__}")
+    if not models:
+        raise ValueError("models is empty: name at least one registered model, e.g. resnet20")
+    specs = {name: _spec(name, steps, batch_size) for name in models}
     warmup = as_int(warmup, "warmup", minimum=0)
+    lr = as_float(lr, "lr", minimum=0, exclusive=True)
     dev = pick_device(device)
+    if threads is not None:
+        threads = as_int(threads, "threads", minimum=1)
     old_threads = torch.get_num_threads()
     if threads is not None:
-        torch.set_num_threads(as_int(threads, "threads", minimum=1))
+        torch.set_num_threads(threads)
     out: dict[str, Any] = {
         "device": str(dev),
         "threads": torch.get_num_threads(),
@@ -391,8 +403,7 @@ def run_bench(
             matmul = _MatmulLoop(dev, dtype, n, iters)
             out["matmul_peak_dtype"] = str(dtype).removeprefix("torch.")
             out["matmul_peak_tflops"] = 0.0
-        for name in models:
-            spec = _spec(name, steps, batch_size)
+        for name, spec in specs.items():
             canonical = model_info(name).name
             seed_everything(0, threads=None)
             base = create_model(
@@ -479,6 +490,8 @@ def run_bench(
 
 def format_table(result: dict[str, Any]) -> str:
     """The benchmark result as a plain-text table (ratios: median over steps [quartiles])."""
+    if not isinstance(result, dict) or not {"device", "threads", "torch", "models"} <= set(result):
+        raise TypeError("result must be the dict run_bench returns")
     cuda = result.get("extras", result["device"].startswith("cuda"))
     compiled = any("ours_compiled" in r for r in result["models"].values())
     peak = any("peak_fraction" in r for r in result["models"].values())

@@ -329,6 +329,17 @@ def _parse_input_size(
     raise ValueError(f"input_size must be (C, H, W) or (N, C, H, W), got {tuple(input_size)}")
 
 
+def _parse_device(device: object) -> torch.device:
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be a str or torch.device, got {type(device).__name__}")
+    try:
+        return torch.device(device)
+    except RuntimeError:  # torch lists every backend it was ever built for
+        raise ValueError(
+            f"device must be 'cpu', 'cuda', 'cuda:N', 'mps' or 'meta', got {device!r}"
+        ) from None
+
+
 def _model_device(model: nn.Module) -> torch.device:
     for t in (*model.parameters(), *model.buffers()):
         return t.device
@@ -349,12 +360,18 @@ def summary(
     ``input_size`` is (C, H, W) (with ``batch_size``, default 1) or (N, C, H, W). ``device``
     defaults to the model's; a model built under ``with torch.device("meta"):`` costs no memory
     and no time. The model runs in eval mode under ``torch.no_grad()`` and gets its mode back.
+    An input the model cannot take raises a ``ValueError`` naming the failing layer
+    (``cnnlab.train.InputShapeError`` for models without cnnlab's input checks).
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     shape = _parse_input_size(input_size, batch_size)
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(
+            f"dtype must be a floating torch.dtype such as torch.float32, got {dtype!r}"
+        )
     model_device = _model_device(model)
-    device = model_device if device is None else torch.device(device)
+    device = model_device if device is None else _parse_device(device)
     if device != model_device and not (device.type == model_device.type == "cuda"):
         raise ValueError(
             f"the model is on {model_device} but device={str(device)!r}: move the model first "
@@ -415,7 +432,12 @@ def summary(
         x = torch.zeros(shape, device=device, dtype=dtype)
         model.eval()
         with torch.no_grad():
-            model(x)
+            try:
+                model(x)
+            except (RuntimeError, IndexError) as exc:  # torch's own words for a shape mismatch
+                from cnnlab.train.inputs import describe_forward_failure
+
+                raise describe_forward_failure(model, x, exc, name or type(model).__name__) from exc
     finally:
         for h in handles:
             h.remove()

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from cnnlab._limits import check_memory
 from cnnlab._validate import as_float, as_int, as_pair, check_choice, check_tensor
 from cnnlab.ops import conv2d, corr2d
 
@@ -86,6 +87,7 @@ def get_kernel(name: str, dtype: torch.dtype = torch.float32) -> torch.Tensor:
 def gaussian_kernel(size: int, sigma: float, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """Sampled 2-D Gaussian ``exp(-(x² + y²)/(2σ²))``, normalised to sum 1: size×size."""
     size = as_int(size, "size", minimum=1)
+    check_memory(3 * size * size * 8, f"a {size}×{size} Gaussian kernel")  # float64 temporaries
     if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real):
         raise TypeError(f"sigma must be a positive number, got {sigma!r}")
     if not math.isfinite(sigma) or sigma <= 0:
@@ -96,11 +98,21 @@ def gaussian_kernel(size: int, sigma: float, dtype: torch.dtype = torch.float32)
     return (kernel / kernel.sum()).to(dtype)
 
 
+def _reject_complex(t: torch.Tensor, name: str) -> None:
+    # .to(float32) would drop the imaginary part with only a warning: a silent wrong result
+    if t.is_complex():
+        raise TypeError(
+            f"{name} is complex ({t.dtype}); filters work on real images: pass {name}.real, "
+            f"{name}.imag or {name}.abs()"
+        )
+
+
 def _as_image(image: object) -> torch.Tensor:
-    """H×W or C×H×W tensor (numpy arrays accepted); integer images become float32."""
+    """H×W or C×H×W tensor (numpy arrays accepted); integer and bool images become float32."""
     if isinstance(image, np.ndarray):
         image = torch.from_numpy(np.ascontiguousarray(image))
     image = check_tensor(image, "image", (2, 3), "H×W grayscale or C×H×W")
+    _reject_complex(image, "image")
     if not image.is_floating_point():
         image = image.to(torch.float32)
     return image
@@ -112,6 +124,7 @@ def _as_kernel(kernel: object, dtype: torch.dtype, device: torch.device) -> torc
     elif isinstance(kernel, np.ndarray):
         kernel = torch.from_numpy(np.ascontiguousarray(kernel))
     kernel = check_tensor(kernel, "kernel", 2, "kh×kw, or a name from KERNELS")
+    _reject_complex(kernel, "kernel")
     return kernel.to(dtype=dtype, device=device)
 
 
@@ -123,7 +136,8 @@ def apply_filter(
 ) -> torch.Tensor:
     """Cross-correlate an image with one kernel, channel by channel, using our ``conv2d``.
 
-    image: H×W or C×H×W (uint8 becomes float32, values unchanged); kernel: kh×kw tensor or a
+    image: H×W or C×H×W (uint8 and bool become float32, values unchanged; float16 is summed in
+    float32, as by ``conv2d``; complex raises ``TypeError``); kernel: kh×kw tensor or a
     name from :data:`KERNELS`. ``padding="same"`` keeps H×W (an even kernel gets the extra
     pixel after, like PyTorch); ``"valid"`` or an int pads that much. ``padding_mode`` fills the
     border with ``"zeros"`` (as ``nn.Conv2d``), ``"reflect"`` or ``"replicate"``.
@@ -146,6 +160,10 @@ def apply_filter(
     x = image.reshape(-1, 1, *image.shape[-2:])
     if any(pads):
         h, w = x.shape[-2:]
+        check_memory(
+            x.shape[0] * (h + pads[2] + pads[3]) * (w + pads[0] + pads[1]) * x.element_size(),
+            f"padding a {h}×{w} image by {padding}",
+        )
         if mode == "reflect" and (max(pads[2:]) >= h or max(pads[:2]) >= w):
             raise ValueError(
                 f"padding_mode='reflect' needs padding smaller than the image {h}×{w}; "
@@ -178,6 +196,7 @@ def step_edge_example(
     """
     height = as_int(height, "height", minimum=1)
     width = as_int(width, "width", minimum=4)
+    check_memory(height * width * 4, f"a {height}×{width} step-edge image")
     X = torch.ones(height, width)
     X[:, width // 4 : width - width // 4] = 0
     K = get_kernel("diff_x")
@@ -201,8 +220,11 @@ def learn_kernel(
     """
     X = check_tensor(X, "X", (2, 3), "H×W or N×H×W")
     Y = check_tensor(Y, "Y", (2, 3), "matching X: H_out×W_out or N×H_out×W_out")
+    _reject_complex(X, "X")
+    _reject_complex(Y, "Y")
     kh, kw = as_pair(kernel_size, "kernel_size", minimum=1)
     steps = as_int(steps, "steps", minimum=1)
+    check_memory(steps * 32, f"the loss history of {steps:,} steps")  # a list of Python floats
     seed = as_int(seed, "seed")
     lr = as_float(lr, "lr", minimum=0, exclusive=True)
     dtype = X.dtype if X.is_floating_point() else torch.float32

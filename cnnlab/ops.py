@@ -9,15 +9,33 @@ Shapes: ``N`` batch, ``C`` channels, ``H×W`` spatial size, ``kh×kw`` kernel.
 
 Nothing here calls ``torch.nn.functional.conv*``, ``*pool*`` or ``unfold``; only ``F.pad``.
 Every function is differentiable with autograd (gradients equal PyTorch's).
+
+Dtypes, one rule for every function (never a silently wrapped sum):
+
+- floating point: the result has the input's dtype; float16/bfloat16 are summed in float32 and
+  rounded once at the end, as PyTorch does (only a result beyond the dtype's range is ``inf``);
+- integer and bool: the 2-D lecture functions :func:`corr2d` and :func:`convolve2d` compute
+  exactly in int64 and return int64 (a uint8 image times a kernel cannot wrap around; inputs
+  whose sums could pass int64's range are refused); the batched functions and pooling want
+  floating point, like ``torch.nn.functional``, and raise a ``TypeError`` saying ``.float()``;
+- an integer with a floating input: promoted to the floating dtype (``torch.promote_types``);
+- complex: refused with a ``TypeError`` (no course function defines it).
+
+Memory: the window view costs nothing, but reducing it copies N·C·H_out·W_out·kh·kw values;
+a large kernel would need tens of GB at once, so that copy is made a tile of the output at a
+time, and a request whose result (or, with autograd, whose saved copy) exceeds the memory limit
+of :mod:`cnnlab._limits` raises ``ResourceLimitError`` (a ``ValueError``) with the estimate.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 
+from cnnlab._limits import check_memory, memory_limit
 from cnnlab._validate import as_int, as_pair, check_choice, check_tensor
 from cnnlab.shapes import _check_pool_padding, _pool_size_unchecked
 
@@ -31,6 +49,68 @@ __all__ = [
 ]
 
 _X4_HINT = "N×C×H×W; for a single C×H×W image use x.unsqueeze(0)"
+# Bytes of window copies reduced at once; a larger output is done tile by tile.
+CHUNK_BYTES = 256 * 1024**2
+# A Python 0-d tensor (object, storage, autograd node) per output of corr2d's loop.
+_LOOP_BYTES_PER_OUTPUT = 1024
+_REDUCED = (torch.float16, torch.bfloat16)  # summed in float32, as PyTorch's kernels do
+
+
+def _reject_complex(*tensors: tuple[str, torch.Tensor]) -> None:
+    for name, t in tensors:
+        if t.is_complex():
+            raise TypeError(
+                f"{name} is a complex tensor ({t.dtype}); the course's convolutions and poolings "
+                f"are defined for real numbers: pass {name}.real and {name}.imag separately"
+            )
+
+
+def _exact_integer_dtype(X: torch.Tensor, K: torch.Tensor) -> torch.dtype:
+    """The dtype to compute ``X ⋆ K`` in: int64 for integer/bool pairs, else the promoted one.
+
+    Integer inputs are refused when their largest possible sum could pass int64's range
+    (only huge int64 values can do that; the bound uses exact Python integers).
+    """
+    _reject_complex(("X", X), ("K", K))
+    dtype = torch.promote_types(X.dtype, K.dtype)
+    if dtype.is_floating_point:
+        return dtype
+    if X.numel() and K.numel():
+        big_x = max(abs(int(X.max())), abs(int(X.min())))
+        big_k = max(abs(int(K.max())), abs(int(K.min())))
+        if big_x * big_k * K.numel() >= 2**63:
+            raise ValueError(
+                f"integer inputs this large (|X| up to {big_x}, |K| up to {big_k}, "
+                f"{K.numel()} taps) could overflow int64 sums: convert them with .double()"
+            )
+    return torch.int64
+
+
+def _tiles(out_hw: tuple[int, int], cell_bytes: int) -> list[list[tuple[slice, slice]]]:
+    """Split the output into tiles (rows of tiles) whose window copies take <= CHUNK_BYTES.
+
+    ``cell_bytes``: the window copy behind one output position. Whole rows when they fit (one
+    tile per band), else parts of a row (a huge kernel on a wide input).
+    """
+    (out_h, out_w), budget = out_hw, max(1, CHUNK_BYTES // max(cell_bytes, 1))
+    cols = min(out_w, budget)
+    rows = max(1, budget // cols)
+    return [
+        [
+            (slice(r, min(r + rows, out_h)), slice(c, min(c + cols, out_w)))
+            for c in range(0, out_w, cols)
+        ]
+        for r in range(0, out_h, rows)
+    ]
+
+
+def _by_tiles(
+    reduce: Callable[[slice, slice], torch.Tensor], out_hw: tuple[int, int], cell_bytes: int
+) -> torch.Tensor:
+    """``reduce(rows, cols)`` of each tile, assembled along the last two dimensions."""
+    grid = [[reduce(r, c) for r, c in band] for band in _tiles(out_hw, cell_bytes)]
+    rows = [band[0] if len(band) == 1 else torch.cat(band, dim=-1) for band in grid]
+    return rows[0] if len(rows) == 1 else torch.cat(rows, dim=-2)
 
 
 def corr2d(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
@@ -47,10 +127,20 @@ def corr2d(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"K must have at least one row and column, got shape {tuple(K.shape)}")
     if kh > h or kw > w:
         raise ValueError(f"kernel {kh}×{kw} does not fit in input {h}×{w}")
+    dtype = _exact_integer_dtype(X, K)  # uint8 products must not wrap around
+    work = torch.float32 if dtype in _REDUCED else dtype
+    oh, ow = h - kh + 1, w - kw + 1
+    # one small tensor object per output: a huge output would fill the memory with them
+    check_memory(
+        oh * ow * _LOOP_BYTES_PER_OUTPUT,
+        f"corr2d's loop over a {oh}×{ow} output",
+        "use cnnlab.ops.conv2d(X[None, None], K[None, None])[0, 0], the vectorised version",
+    )
+    X, K = X.to(work), K.to(work)
     rows = []
-    for i in range(h - kh + 1):
-        rows.append(torch.stack([(X[i : i + kh, j : j + kw] * K).sum() for j in range(w - kw + 1)]))
-    return torch.stack(rows)
+    for i in range(oh):
+        rows.append(torch.stack([(X[i : i + kh, j : j + kw] * K).sum() for j in range(ow)]))
+    return torch.stack(rows).to(dtype)
 
 
 def _windows(
@@ -125,6 +215,7 @@ def _check_same_kind(x: torch.Tensor, other: torch.Tensor, name: str) -> None:
 
 def _check_float(x: torch.Tensor, name: str = "x") -> None:
     """Like ``torch.nn.functional``, work on floating-point tensors only."""
+    _reject_complex((name, x))
     if not x.is_floating_point():
         raise TypeError(
             f"{name} must be a floating-point tensor, got {x.dtype} (use {name}.float())"
@@ -146,7 +237,8 @@ def conv2d(
     -> N×C_out×H_out×W_out with ``H_out = floor((H + 2p - d(kh - 1) - 1)/s) + 1``.
     ``padding`` is an int, a pair, ``"valid"`` (0) or ``"same"`` (stride 1 only). ``groups``
     splits the channels into independent groups (``groups = C_in`` is depthwise). ``x`` and
-    ``weight`` must be floating-point tensors of one dtype.
+    ``weight`` must be floating-point tensors of one dtype (float16/bfloat16 are summed in
+    float32). Large kernels are computed a tile of the output at a time (bounded memory).
     """
     x = check_tensor(x, "x", 4, _X4_HINT)
     _check_float(x)
@@ -165,6 +257,7 @@ def _conv2d(
     """:func:`conv2d` for any dtype (integer tensors too, for the 2-D :func:`convolve2d`)."""
     x = check_tensor(x, "x", 4, _X4_HINT)
     weight = check_tensor(weight, "weight", 4, "C_out×C_in/groups×kh×kw")
+    _reject_complex(("x", x), ("weight", weight))
     _check_same_kind(x, weight, "weight")
     stride = as_pair(stride, "stride", minimum=1)
     dilation = as_pair(dilation, "dilation", minimum=1)
@@ -198,15 +291,37 @@ def _conv2d(
         )
     out_hw = ((hp - span_h) // stride[0] + 1, (wp - span_w) // stride[1] + 1)
 
+    dtype = x.dtype
+    work = torch.float32 if dtype in _REDUCED else dtype  # float16 sums would lose digits
+    item = torch.empty((), dtype=work).element_size()
+    what = f"conv2d of x {tuple(x.shape)} with weight {tuple(weight.shape)}"
+    check_memory(n * c_in * hp * wp * item, f"{what} padded by {top}+{bottom}, {left}+{right}")
+    check_memory(n * c_out * out_hw[0] * out_hw[1] * item, f"the {what} output")
+    copy_cell = n * c_in * kh * kw * item  # window copies behind one output position
+    total = copy_cell * out_hw[0] * out_hw[1]
+    grad = torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad)
+    if grad and total > memory_limit():
+        # autograd keeps every tile's window copy for the backward pass
+        check_memory(
+            total,
+            f"{what} with gradients (autograd keeps the {kh}×{kw} window copies)",
+            "use torch.nn.functional.conv2d, a smaller kernel, or torch.no_grad()",
+        )
+    x, weight = x.to(work), weight.to(work)
     windows = _windows(_pad(x, top, bottom, left, right, 0.0), (kh, kw), stride, dilation, out_hw)
     # Split channels into groups: each group's filters only see that group's channels.
     windows = windows.reshape(n, groups, c_group, *out_hw, kh, kw)
     filters = weight.reshape(groups, c_out // groups, c_group, kh, kw)
-    # Sum over input channel c and kernel taps (i, j) for every window (h, w) and filter o.
-    out = torch.einsum("ngchwij,gocij->ngohw", windows, filters).reshape(n, c_out, *out_hw)
+    # Sum over input channel c and kernel taps (i, j) for every window (h, w) and filter o,
+    # a tile of the output at a time: einsum copies the windows of the tile it multiplies.
+    out = _by_tiles(
+        lambda r, c: torch.einsum("ngchwij,gocij->ngohw", windows[:, :, :, r, c], filters),
+        out_hw,
+        copy_cell,
+    ).reshape(n, c_out, *out_hw)
     if bias is not None:
-        out = out + bias.view(1, c_out, 1, 1)
-    return out
+        out = out + bias.to(work).view(1, c_out, 1, 1)
+    return out.to(dtype)
 
 
 def convolve2d(
@@ -221,14 +336,15 @@ def convolve2d(
     """True convolution: cross-correlation with the kernel flipped in both spatial axes.
 
     2-D: X: H×W, K: kh×kw -> (H - kh + 1)×(W - kw + 1) (or padded), equal to
-    ``corr2d(X, K.flip(0, 1))`` and to ``scipy.signal.convolve2d(X, K, mode="valid")``.
+    ``corr2d(X, K.flip(0, 1))`` (same dtype rule: integers exactly in int64) and to
+    ``scipy.signal.convolve2d(X, K, mode="valid")``.
     Batched: X: N×C_in×H×W, K: C_out×(C_in/groups)×kh×kw -> N×C_out×H_out×W_out.
     """
     X = check_tensor(X, "X", (2, 4), "H×W, or N×C_in×H×W for the batched version")
     if X.dim() == 2:
         K = check_tensor(K, "K", 2, "kh×kw, to go with a 2-D X")
-        # Like corr2d, mix integer and float inputs by promoting to a common dtype.
-        dtype = torch.promote_types(X.dtype, K.dtype)
+        # Like corr2d: integers (bool too) exactly in int64, integer with float promoted.
+        dtype = _exact_integer_dtype(X, K)
         out = _conv2d(
             X.to(dtype)[None, None],
             K.to(dtype).flip(0, 1)[None, None],
@@ -317,8 +433,15 @@ def max_pool2d(
     No parameters: each output is the largest value in its window.
     """
     plan = _pool_plan(x, kernel_size, stride, padding, dilation, ceil_mode)
-    # max over the flattened window sends the gradient to one winner, as PyTorch does.
-    out = plan.windows(float("-inf")).flatten(-2).max(dim=-1).values
+    windows = plan.windows(float("-inf"))
+    n, ch, oh, ow, kh, kw = windows.shape
+    # max over the flattened window sends the gradient to one winner, as PyTorch does; the
+    # flattening copies the windows, so it is done a tile of the output at a time.
+    out = _by_tiles(
+        lambda r, c: windows[:, :, r, c].flatten(-2).max(dim=-1).values,
+        (oh, ow),
+        n * ch * kh * kw * windows.element_size(),
+    )
     return out[0] if plan.was_3d else out
 
 
@@ -339,6 +462,9 @@ def avg_pool2d(
     if not isinstance(count_include_pad, bool):
         raise TypeError(f"count_include_pad must be True or False, got {count_include_pad!r}")
     plan = _pool_plan(x, kernel_size, stride, padding, 1, ceil_mode)
+    dtype = plan.x.dtype
+    if dtype in _REDUCED:  # sum float16 windows in float32, round once at the end
+        plan = plan._replace(x=plan.x.float())
     sums = plan.windows(0.0).sum(dim=(-2, -1))
     # The divisor of each window: pool a mask of ones over the cells that count.
     (ph, pw), (h, w) = plan.padding, plan.x.shape[-2:]
@@ -347,7 +473,7 @@ def avg_pool2d(
         mask_plan = plan._replace(x=counted, padding=(0, 0))
     else:
         mask_plan = plan._replace(x=plan.x.new_ones((1, 1, h, w)))
-    out = sums / mask_plan.windows(0.0).sum(dim=(-2, -1))
+    out = (sums / mask_plan.windows(0.0).sum(dim=(-2, -1))).to(dtype)
     return out[0] if plan.was_3d else out
 
 
@@ -360,4 +486,6 @@ def global_avg_pool2d(x: torch.Tensor) -> torch.Tensor:
     _check_float(x)
     if x.shape[-1] == 0 or x.shape[-2] == 0:
         raise ValueError(f"x must have a non-empty H×W, got shape {tuple(x.shape)}")
+    if x.dtype in _REDUCED:  # sum float16 in float32, round once at the end
+        return x.float().mean(dim=(-2, -1), keepdim=True).to(x.dtype)
     return x.mean(dim=(-2, -1), keepdim=True)

@@ -134,6 +134,8 @@ def show_filters(
     max_channels = as_int(max_channels, "max_channels", minimum=1)
     w = w[:max_filters]
     n, c_in = w.shape[:2]
+    if n == 0 or c_in == 0 or w.shape[-1] == 0 or w.shape[-2] == 0:
+        raise ValueError(f"weight holds no filters to show (shape {tuple(weight.shape)})")
     if titles is not None and len(titles) < n:
         raise ValueError(f"titles has {len(titles)} entries for {n} filters")
     if c_in in (1, 3):
@@ -281,6 +283,8 @@ def _mosaic(t: torch.Tensor, max_maps: int) -> tuple[np.ndarray, tuple[int, ...]
 # -- images --------------------------------------------------------------------------------
 def _as_image_list(images: object) -> list[torch.Tensor]:
     if isinstance(images, torch.Tensor):
+        if images.dim() in (3, 4) and images.shape[0] == 0:
+            raise ValueError(f"images is empty (shape {tuple(images.shape)}): nothing to show")
         if images.dim() in (3, 4):
             return list(images)
         raise ValueError(
@@ -429,7 +433,12 @@ def _series(history: object, key: str) -> list[float] | None:
     values = history.get(key) if isinstance(history, Mapping) else getattr(history, key, None)
     if values is None:
         return None
-    values = [float(v) for v in values]
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence | torch.Tensor):
+        raise TypeError(f"history's {key} must be a list of numbers, got {values!r}")
+    try:
+        values = [float(v) for v in values]
+    except (TypeError, ValueError):
+        raise TypeError(f"history's {key} must be a list of numbers, got {values!r}") from None
     if all(math.isnan(v) for v in values):  # also empty; train.History has NaN without val data
         return None
     return values
@@ -448,6 +457,11 @@ def plot_history(
     ``train_loss``, ``val_loss``, ``train_acc``, ``val_acc`` (missing ones are skipped;
     accuracies are fractions in [0, 1]). ``axes``: two Axes to draw into instead of a new figure.
     """
+    if history is None or isinstance(history, (str, bytes, int, float, Sequence)):
+        raise TypeError(
+            "history must be a cnnlab.train.History or a dict of per-epoch lists (train_loss, "
+            f"val_loss, train_acc, val_acc), got {type(history).__name__}"
+        )
     if axes is not None:
         axes = list(axes)
         if len(axes) != 2:
@@ -515,8 +529,15 @@ def plot_band(
     for i, config in enumerate(names):
         colour = f"C{i}"
         if results:
-            if config not in results or metric not in results[config]:
-                raise ValueError(f"the band has no {metric!r} for config {config!r}")
+            if config not in results:
+                raise ValueError(
+                    f"the band has no config {config!r}; configs: {', '.join(results)}"
+                )
+            if metric not in results[config]:
+                raise ValueError(
+                    f"the band has no {metric!r} for config {config!r}; metrics: "
+                    f"{', '.join(results[config])}"
+                )
             entry = results[config][metric]
             if not isinstance(entry["median"], list):
                 raise ValueError(f"{metric!r} is a final value, not a per-epoch curve")
@@ -534,3 +555,43 @@ def plot_band(
     if title:
         ax.set_title(title, fontsize=10)
     return root
+
+
+def plot_cost_breakdown(
+    summary: object,
+    *,
+    types: Sequence[str] = ("Conv2d", "Linear"),
+    fig: FigureLike | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Where a network's parameters and multiply-adds sit: one bar per layer, two panels.
+
+    ``summary``: a ``cnnlab.cost.Summary``; ``types``: the layer types drawn (the others hold no
+    or few parameters). Each panel's title gives the share of the largest layer type, e.g. how
+    FC-heavy AlexNet's parameters are against how conv-heavy its multiply-adds are.
+    """
+    rows = [r for r in getattr(summary, "rows", []) if r.type in types]
+    if not rows:
+        raise ValueError(f"the summary has no layers of types {tuple(types)} to draw")
+    _check_fig(fig)
+    out = fig or Figure(figsize=(max(5.0, 0.32 * len(rows) + 2.0), 3.6), layout="constrained")
+    axes = out.subplots(1, 2)
+    names = [r.name.split(".")[-1] if len(r.name) > 14 else r.name for r in rows]
+    colours = [f"C{list(types).index(r.type)}" for r in rows]
+    panels = (("params", "parameters"), ("mult_adds", "multiply-adds"))
+    for ax, (key, label) in zip(axes, panels, strict=True):
+        values = np.array([getattr(r, key) for r in rows], dtype=float)
+        ax.bar(range(len(rows)), values / 1e6, color=colours)
+        ax.set_xticks(range(len(rows)), names, rotation=90, fontsize=7)
+        ax.set_ylabel(f"{label} (millions)")
+        total = values.sum()
+        shares = ", ".join(
+            f"{t} {100 * values[[r.type == t for r in rows]].sum() / total:.0f}%"
+            for t in types
+            if any(r.type == t for r in rows)
+        )
+        ax.set_title(f"{label}\n{shares}", fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+    if title:
+        out.suptitle(title, fontsize=10)
+    return _root(out)

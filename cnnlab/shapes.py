@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnlab._limits import check_memory
 from cnnlab._validate import as_int, as_pair
 
 __all__ = [
@@ -60,24 +61,38 @@ def _formula(n: int, kernel: int, stride: int, padding: int, dilation: int) -> s
     return text
 
 
+_STRIDE_SEARCH = 100_000  # candidate strides tried for a hint (a loop, kept short)
+
+
+def _fitting_padding(room: int, stride: int) -> int | None:
+    """Smallest extra padding q in 1..stride with ``(room + 2q) % stride == 0``, or None.
+
+    Solved with modular arithmetic rather than by trying each q: a stride of 10¹² answers at
+    once. ``2q ≡ -room (mod stride)`` has a solution only when gcd(2, stride) divides ``room``.
+    """
+    g = 2 if stride % 2 == 0 else 1
+    if room % g:
+        return None
+    modulus = stride // g
+    q = (-room // g) * pow(2 // g, -1, modulus) % modulus if modulus > 1 else 0
+    return q or modulus
+
+
 def _misfit_message(n: int, kernel: int, stride: int, padding: int, dilation: int) -> str:
     """Explain why the windows do not tile the padded input exactly, and what would."""
     room = n + 2 * padding - _span(kernel, dilation)  # how far the window can travel
     left = room % stride
     # Strides that tile the input exactly; a stride wider than the window would skip pixels.
+    # The six smallest are shown; the search is bounded so that huge sizes answer at once.
     span = _span(kernel, dilation)
-    strides = [t for t in range(1, min(room, span) + 1) if room % t == 0] if room else [1]
-    fits = [
-        p
-        for p in range(padding + 1, padding + stride + 1)
-        if (room + 2 * (p - padding)) % stride == 0
-    ]
-    shown = [str(t) for t in strides[:6]]
+    strides = [t for t in range(1, min(room, span, _STRIDE_SEARCH) + 1) if room % t == 0][:6]
+    shown = [str(t) for t in strides] if room else ["1"]
     hints = "try stride " + (
         ", ".join(shown[:-1]) + " or " + shown[-1] if len(shown) > 1 else shown[0]
     )
-    if fits:
-        hints += f", or padding {fits[0]}"
+    fit = _fitting_padding(room, stride)
+    if fit is not None:
+        hints += f", or padding {padding + fit}"
     return (
         f"{_formula(n, kernel, stride, padding, dilation)}: the filter does not fit; stride "
         f"{stride} leaves {left} pixel{'s' if left != 1 else ''} of the padded input "
@@ -410,6 +425,12 @@ def _footprint(kernels: list[int], strides: list[int], dilations: list[int]) -> 
     count the input pixels from the first to the last one that receives a gradient."""
     # Enough input for one output unit whatever the formula says: Σ d·k·Π s + 1 pixels.
     n = sum(d * k for k, d in zip(kernels, dilations, strict=True)) * math.prod(strides) + 1
+    # the signal, its gradient and each layer's output, in float64
+    check_memory(
+        n * 8 * (len(kernels) + 2),
+        f"measuring the receptive field on a {n:,}-pixel signal",
+        "use receptive_field(layers), the formula, for stacks this large",
+    )
     x = torch.ones(1, 1, n, dtype=torch.float64, requires_grad=True)
     y = x
     for k, s, d in zip(kernels, strides, dilations, strict=True):

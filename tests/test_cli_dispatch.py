@@ -57,6 +57,27 @@ def test_user_errors_are_one_line_and_exit_2(
     assert err.startswith(f"python -m cnnlab {argv[0]}: error: ")
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["nonsense"],
+        ["course", "--profile", "huge"],
+        ["experiment"],
+        ["train", "--model", "lenet5", "--out", "x", "--data", "photos"],
+        ["train", "--model", "lenet5", "--out", "x", "--epochs", "two"],
+        ["models", "--input", "3", "32"],
+    ],
+)
+def test_argument_errors_are_one_line_and_exit_2(
+    argv: list[str], capsys: pytest.CaptureFixture
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("python -m cnnlab") and ": error: " in err and "(see --help)" in err
+
+
 def test_interrupt_is_one_line_and_exit_130(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
@@ -89,6 +110,59 @@ def test_ctrl_c_in_a_real_process_exits_130_and_keeps_the_stored_band() -> None:
     assert err.strip().splitlines()[-1] == "python -m cnnlab experiment: interrupted"
     assert "Traceback" not in err
     assert (band.read_bytes() if band.exists() else None) == before  # old band intact
+
+
+@pytest.mark.parametrize(
+    ("exc", "code", "line"),
+    [
+        (ValueError("bad  value\n  here"), 2, "error: bad value here"),
+        (KeyError("no such key"), 2, "error: no such key"),
+        (FileExistsError(17, "File exists", "runs/x"), 2, "error: File exists: runs/x"),
+        (PermissionError(13, "Permission denied", "/ro"), 2, "error: Permission denied: /ro"),
+        (
+            OSError(28, "No space left on device", "/x/model.pt"),
+            3,
+            "error: No space left on device: /x/model.pt",
+        ),
+        (OSError(28, "unexpected pos 64"), 3, "error: no space left on device: unexpected pos 64"),
+        (ConnectionError("host unreachable"), 3, "error: host unreachable"),
+        (FloatingPointError("loss became nan"), 4, "error: loss became nan"),
+        (KeyboardInterrupt(), 130, "interrupted"),
+        (cli.Terminated(), 143, "terminated"),
+        (RuntimeError("a bug"), None, None),
+    ],
+)
+def test_exit_codes_and_one_line_messages(exc: BaseException, code: int | None, line: str) -> None:
+    assert cli.exit_code(exc) == code
+    if line is not None:
+        assert cli.one_line(exc) == line
+
+
+def test_a_bug_is_a_traceback_not_a_user_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cnnlab.cli import topics
+
+    def buggy(args: object) -> int:
+        raise RuntimeError("internal")
+
+    monkeypatch.setattr(topics, "run", buggy)
+    with pytest.raises(RuntimeError, match="internal"):
+        main(["topics"])
+
+
+def test_sigterm_in_a_real_process_exits_143() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cnnlab", "experiment", "run", "filter_visualisation", "--dry-run"],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(4)
+    proc.terminate()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert err.strip().splitlines()[-1] == "python -m cnnlab experiment: terminated"
 
 
 def test_broken_pipe_is_not_an_error(monkeypatch: pytest.MonkeyPatch) -> None:

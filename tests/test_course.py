@@ -52,12 +52,17 @@ def test_run_course_executes_with_parameters_and_renders_handout(
     html = (tmp_path / "build" / "handouts" / "01_demo.html").read_text()
     assert "full 42" in html and 'src="assets/m.js' in html and "assets/r.js" in html
     assert "01_demo.html" in (tmp_path / "build" / "handouts" / "index.html").read_text()
+    assert executed.metadata["cnnlab"]["state"] == "ok"
 
 
 def test_run_course_reports_a_failing_notebook(tmp_path: Path) -> None:
     nb = _notebook(tmp_path, body="raise ValueError('broken cell')")
     results = course.run_course([nb], tmp_path / "b", handouts=False)
     assert results[0].error is not None and "broken cell" in results[0].error
+    assert results[0].state == "failed"
+    executed = nbformat.read(tmp_path / "b" / "notebooks" / "01_demo.ipynb", as_version=4)
+    assert executed.metadata["cnnlab"]["state"] == "failed"  # never looks complete
+    assert sorted(p.name for p in (tmp_path / "b" / "notebooks").iterdir()) == ["01_demo.ipynb"]
 
 
 def test_unknown_profile_is_rejected_before_running(tmp_path: Path) -> None:

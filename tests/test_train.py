@@ -401,8 +401,10 @@ def test_checkpoint_of_registered_model(tmp_path: Path) -> None:
 
 
 def test_checkpoint_damaged(tmp_path: Path) -> None:
+    from cnnlab.train.checkpoint import weights_path
+
     save_checkpoint(tmp_path, tiny_cnn(), {"model": "tiny"})
-    weights = tmp_path / "model.pt"
+    weights = weights_path(tmp_path)
     weights.write_bytes(weights.read_bytes()[:-10])
     with pytest.raises(CheckpointError, match="does not match its card: sha256"):
         load_checkpoint(tmp_path, model=tiny_cnn())

@@ -2,7 +2,10 @@
 
 What ``make course`` runs: the notebooks in course order (from the manifest) on a profile into
 ``build/notebooks/``, offline HTML handouts into ``build/handouts/``, wall times printed and
-recorded in ``build/times-<profile>.json`` (``python -m cnnlab topics`` shows them).
+recorded in ``build/times-<profile>.json`` (``python -m cnnlab topics`` shows them). Each
+executed notebook appears whole or not at all; the index lists every topic with its state.
+Exit status: 0 all ran, 1 a notebook failed, 130/143 interrupted (the state of what ran is
+recorded and the index written first).
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_handouts:
         print(f"handouts: {(args.out / 'handouts' / 'index.html').resolve()}")
     failed = [r for r in results if r.error]
-    for r in failed:
-        print(f"FAILED {r.name}: {r.error}", file=sys.stderr)
+    if failed:  # one line on stderr, however many failed (the table above lists them)
+        names = "; ".join(f"{r.name} ({r.error})" for r in failed)
+        print(f"{len(failed)} of {len(results)} notebooks FAILED: {names}", file=sys.stderr)
     return 1 if failed else 0

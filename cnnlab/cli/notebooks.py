@@ -2,11 +2,14 @@
 
 ``python -m cnnlab notebooks`` re-executes every built topic's lecture and solution notebook
 in course order; ``python -m cnnlab notebooks FOLDER ...`` executes every notebook in FOLDER.
+A notebook is replaced in one step once all its cells ran: a failing cell or an interrupt
+leaves the committed file as it was. Exit status 1 if a notebook failed (the others still run).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
@@ -37,10 +40,22 @@ def run(args: argparse.Namespace) -> int:
         ]
         if not paths:
             raise ValueError(f"no notebook matches {args.only!r}")
-    total = 0.0
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    total, failed = 0.0, []
     for path in paths:
-        seconds = execute_in_place(path, args.timeout)
+        try:
+            seconds = execute_in_place(path, args.timeout)
+        except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
+            # The notebook's problem, not the command's: note it, keep the file, go on.
+            lines = str(exc).strip().splitlines() or [type(exc).__name__]
+            failed.append(f"{path.name} ({type(exc).__name__}: {lines[-1][:200]})")
+            print(f"  {path}: FAILED, left unchanged", flush=True)
+            continue
         total += seconds
         print(f"  {path}: {seconds:.1f} s", flush=True)
     print(f"executed in place, {total:.1f} s in all")
+    if failed:
+        print(f"{len(failed)} notebooks FAILED: {'; '.join(failed)}", file=sys.stderr)
+        return 1
     return 0

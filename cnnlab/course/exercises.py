@@ -106,6 +106,8 @@ def generate(
     manifest. Returns ``(problems, count)``: the stale, missing or orphaned files (empty means
     up to date) and the number of student notebooks.
     """
+    if solutions.is_file():
+        raise NotADirectoryError(f"{solutions} is a file; give the folder of solution notebooks")
     if not solutions.is_dir():
         raise FileNotFoundError(f"solutions folder {solutions} does not exist")
     if stems is None:

@@ -5,10 +5,18 @@ committed, executed copies that nbval checks are made). ``python -m cnnlab cours
 lecture notebook with papermill on a profile into ``build/notebooks/`` and renders each to an
 offline HTML handout in ``build/handouts/`` (MathJax and the widget renderer are bundled from
 npm next to the handouts, so math and sliders show without a network), printing wall times.
+
+Nothing half-done looks done: each notebook is executed into a temporary file and moved into
+place in one step, its metadata saying how the run ended (``metadata.cnnlab.state``: ok or
+failed); a notebook interrupted by Ctrl-C or SIGTERM is not written. ``build/times-<profile>.json``
+records every notebook's last state, and the handouts' index lists every built topic with it
+(ok, failed, interrupted, not run yet, or from an earlier run, stale when its source changed
+since), however few notebooks a run (``--only``) executed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -18,9 +26,10 @@ import tarfile
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -38,15 +47,22 @@ ASSETS: dict[str, tuple[str, str]] = {
 _VOLATILE_CELL_KEYS = ("execution", "ExecuteTime", "papermill")
 
 
+OK, FAILED, INTERRUPTED = "ok", "failed", "interrupted"
+
+
 @dataclass
 class RunResult:
-    """One executed notebook: where it went, how long it took, whether it failed."""
+    """One executed notebook: where it went, how long it took, how it ended.
+
+    ``state`` is ``"ok"``, ``"failed"`` (``error`` says why) or ``"interrupted"``.
+    """
 
     name: str
     seconds: float
     output: Path
     handout: Path | None = None
     error: str | None = None
+    state: str = OK
 
 
 def course_notebooks(folder: Path = Path("notebooks"), only: str | None = None) -> list[Path]:
@@ -80,13 +96,39 @@ def times_file(out: Path, profile: str) -> Path:
 
 
 def last_times(out: Path = Path("build"), profile: str = "quick") -> dict[str, float]:
-    """Notebook stem -> seconds of the last course run on ``profile`` (empty if none)."""
-    path = times_file(out, profile)
+    """Notebook stem -> seconds of the last successful run on ``profile`` (empty if none)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(times_file(out, profile).read_text(encoding="utf-8"))
         return {str(k): float(v) for k, v in data["seconds"].items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}  # never run here, or a damaged file: times are then unknown
+
+
+def build_state(out: Path = Path("build"), profile: str = "quick") -> dict[str, dict[str, Any]]:
+    """Notebook stem -> how its last run on ``profile`` ended (empty if none).
+
+    Each entry has ``state`` (ok, failed, interrupted), ``seconds``, ``error``, ``finished``
+    (Unix time) and ``source`` (the notebook that was run).
+    """
+    try:
+        data = json.loads(times_file(out, profile).read_text(encoding="utf-8"))
+        entries = data.get("notebooks", {})
+        return {str(k): dict(v) for k, v in entries.items() if isinstance(v, dict)}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}
+
+
+def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """``write(tmp)`` then rename over ``path``: readers see the old file or the whole new one."""
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+    try:
+        write(tmp)
+        if path.exists():
+            shutil.copymode(path, tmp)  # a committed notebook keeps its permissions
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 def discover(folders: Iterable[Path], only: str | None = None) -> list[Path]:
@@ -197,7 +239,11 @@ def _kernel_manager() -> Iterator[Any]:
 
 
 def execute_in_place(path: Path, timeout: int = 900) -> float:
-    """Execute ``path`` top to bottom in its own folder and save it; return wall seconds."""
+    """Execute ``path`` top to bottom in its own folder and save it; return wall seconds.
+
+    The file is replaced in one step once every cell has run: a failing cell (nbclient's
+    ``CellExecutionError``) or an interrupt leaves it untouched.
+    """
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
@@ -213,7 +259,8 @@ def execute_in_place(path: Path, timeout: int = 900) -> float:
         )
         client.execute()
     seconds = time.perf_counter() - start
-    nbformat.write(clean(nb), path)
+    # Atomic: an interrupt while saving leaves the committed notebook as it was.
+    _write_atomically(path, lambda tmp: nbformat.write(clean(nb), tmp))
     return seconds
 
 
@@ -268,7 +315,7 @@ def render_handout(notebook: Path, out_dir: Path, urls: dict[str, str] | None) -
     exporter = HTMLExporter(config=config)
     body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
     target = out_dir / f"{notebook.stem}.html"
-    target.write_text(body, encoding="utf-8")
+    _write_atomically(target, lambda tmp: tmp.write_text(body, encoding="utf-8"))
     return target
 
 
@@ -309,7 +356,12 @@ def run_course(
     handouts: bool = True,
     pdf: bool = False,
 ) -> list[RunResult]:
-    """Execute each notebook with papermill into ``out/notebooks`` and render its handout."""
+    """Execute each notebook with papermill into ``out/notebooks`` and render its handout.
+
+    A failing notebook is recorded and the run goes on. On Ctrl-C or SIGTERM the notebook
+    running is recorded as interrupted (its earlier output, if any, is left as it was), the
+    state file and the index are written, and the interrupt propagates.
+    """
     import papermill
 
     check_profile(profile)
@@ -321,15 +373,56 @@ def run_course(
         handout_dir.mkdir(parents=True, exist_ok=True)
         urls = ensure_assets(handout_dir / "assets")
     results: list[RunResult] = []
-    for path in notebooks:
-        target = out / "notebooks" / path.name
-        start = time.perf_counter()
-        result = RunResult(path.stem, 0.0, target)
+    sources = {path.stem: path for path in notebooks}
+    try:
+        for path in notebooks:
+            target = out / "notebooks" / path.name
+            result = RunResult(path.stem, 0.0, target, state=INTERRUPTED)
+            results.append(result)  # recorded as interrupted until it ends otherwise
+            start = time.perf_counter()
+            _execute(papermill, path, target, params, result, start, profile)
+            if handouts and target.exists():
+                result.handout = render_handout(target, handout_dir, urls)
+                if pdf:
+                    render_pdf(result.handout)
+            status = f"FAILED {result.error}" if result.error else "ok"
+            print(f"  {path.name:<40} {result.seconds:7.1f} s  {status}", flush=True)
+    except BaseException as exc:
+        last = results[-1] if results else None
+        if last is not None and last.state == INTERRUPTED:
+            if isinstance(exc, Exception):  # our own failure, not an interrupt
+                last.state, last.error = FAILED, f"{type(exc).__name__}: {exc}"[:300]
+            print(f"  {last.output.name:<40} {last.seconds:7.1f} s  {last.state}", flush=True)
+        raise
+    finally:  # even when interrupted: what ran is recorded, the index lists every notebook
+        state = _record_times(out, profile, results, sources)
+        if handouts:
+            _write_index(handout_dir, out, state, {r.name for r in results}, profile)
+    return results
+
+
+def _execute(
+    papermill: Any,
+    path: Path,
+    target: Path,
+    params: dict[str, object],
+    result: RunResult,
+    start: float,
+    profile: str,
+) -> None:
+    """Run one notebook into a temporary file, then move it onto ``target`` marked ok/failed.
+
+    papermill saves its output after every cell, so ``target`` itself would hold a partly
+    executed notebook while it runs (or forever, after an interrupt).
+    """
+    tmp = target.with_name(f".{target.stem}.{os.getpid()}.tmp.ipynb")
+    try:
+        state, error = OK, None
         with _kernel_manager() as km:
             try:
                 papermill.execute_notebook(
                     str(path),
-                    str(target),
+                    str(tmp),
                     parameters=params,
                     kernel_name=KERNEL,
                     km=km,
@@ -338,40 +431,96 @@ def run_course(
                     log_output=False,
                 )
             except Exception as exc:  # PapermillExecutionError carries the cell's error
-                result.error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1][:300]}"
-        result.seconds = time.perf_counter() - start
-        if handouts and target.exists():
-            result.handout = render_handout(target, handout_dir, urls)
-            if pdf:
-                render_pdf(result.handout)
-        results.append(result)
-        status = "FAILED " + result.error if result.error else "ok"
-        print(f"  {path.name:<40} {result.seconds:7.1f} s  {status}", flush=True)
-    if handouts:
-        _write_index(handout_dir, results, profile)
-    _record_times(out, profile, results)
-    return results
+                lines = str(exc).strip().splitlines() or [""]
+                state, error = FAILED, f"{type(exc).__name__}: {lines[-1][:300]}"
+        seconds = time.perf_counter() - start
+        if tmp.exists():  # papermill wrote it, up to the failing cell if one failed
+            nb = nbformat.read(tmp, as_version=4)
+            nb.metadata["cnnlab"] = {
+                "state": state,
+                "profile": profile,
+                "seconds": round(seconds, 1),
+                "error": error,
+            }
+            nbformat.write(nb, tmp)
+            os.replace(tmp, target)  # the whole notebook, marked, in one step
+        # Only now is it done: an interrupt before this leaves the result "interrupted".
+        result.state, result.error, result.seconds = state, error, seconds
+    finally:
+        if result.state == INTERRUPTED:
+            result.seconds = time.perf_counter() - start
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
-def _record_times(out: Path, profile: str, results: list[RunResult]) -> None:
-    """Merge this run's successful wall times into ``times-<profile>.json`` (atomically)."""
+def _record_times(
+    out: Path, profile: str, results: list[RunResult], sources: dict[str, Path]
+) -> dict[str, dict[str, Any]]:
+    """Merge this run into ``times-<profile>.json`` (atomically); return every entry.
+
+    ``seconds`` keeps each notebook's last successful time (what ``last_times`` and
+    ``python -m cnnlab topics`` read); ``notebooks`` each one's last state.
+    """
     seconds = last_times(out, profile)
-    seconds.update({r.name: round(r.seconds, 1) for r in results if not r.error})
-    text = json.dumps({"profile": profile, "seconds": seconds}, indent=1, sort_keys=True)
-    path = times_file(out, profile)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text + "\n", encoding="utf-8")
-    os.replace(tmp, path)  # a reader sees the old table or the new one
+    seconds.update({r.name: round(r.seconds, 1) for r in results if r.state == OK})
+    state = build_state(out, profile)
+    now = time.time()
+    for r in results:
+        state[r.name] = {
+            "state": r.state,
+            "seconds": round(r.seconds, 1),
+            "error": r.error,
+            "finished": now,
+            "source": str(sources.get(r.name, "")),
+        }
+    data = {"profile": profile, "seconds": seconds, "notebooks": state}
+    text = json.dumps(data, indent=1, sort_keys=True) + "\n"
+    _write_atomically(times_file(out, profile), lambda tmp: tmp.write_text(text, "utf-8"))
+    return state
 
 
-def _write_index(folder: Path, results: list[RunResult], profile: str) -> None:
-    items = "\n".join(
-        f'<li><a href="{r.handout.name}">{r.name}</a> ({r.seconds:.1f} s)</li>'
-        for r in results
-        if r.handout
+def _describe(entry: dict[str, Any] | None, this_run: bool) -> tuple[str, str]:
+    """(css class, text) of one notebook's state for the index."""
+    if entry is None:
+        return "none", "not run yet"
+    state, seconds = entry.get("state"), entry.get("seconds", 0.0)
+    text = {
+        OK: f"ok, {seconds:.1f} s",
+        FAILED: f"failed: {entry.get('error') or 'unknown error'}",
+        INTERRUPTED: f"interrupted after {seconds:.1f} s",
+    }.get(str(state), f"unknown state {state!r}")
+    if this_run:
+        return str(state), text
+    finished = float(entry.get("finished") or 0)
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(finished))
+    source = Path(str(entry.get("source") or ""))
+    if source.name and source.is_file() and source.stat().st_mtime > finished:
+        return "stale", f"stale: {text} in an earlier run ({when}); the notebook changed since"
+    return "earlier", f"{text} (earlier run, {when})"
+
+
+def _write_index(
+    folder: Path, out: Path, state: dict[str, dict[str, Any]], ran: set[str], profile: str
+) -> None:
+    """The handouts' index: every built topic (and whatever else ran), each with its state."""
+    from cnnlab.course.manifest import topics
+
+    stems = [t.stem for t in topics(built=True)]
+    stems += [s for s in state if s not in stems and (s in ran or _executed(out, s))]
+    items = []
+    for stem in stems:
+        css, text = _describe(state.get(stem), stem in ran)
+        handout = folder / f"{stem}.html"
+        name = f'<a href="{escape(handout.name)}">{escape(stem)}</a>' if handout.exists() else stem
+        items.append(f'<li class="{css}">{name}: {escape(text)}</li>')
+    body = "\n".join(items)
+    html = (
+        "<!doctype html><meta charset='utf-8'><title>cnnlab handouts</title>"
+        "<style>.failed,.interrupted{color:#b00}.stale,.none{color:#777}</style>"
+        f"<h1>cnnlab handouts ({escape(profile)} profile)</h1><ul>\n{body}\n</ul>\n"
     )
-    (folder / "index.html").write_text(
-        f"<!doctype html><meta charset='utf-8'><title>cnnlab handouts</title>"
-        f"<h1>cnnlab handouts ({profile} profile)</h1><ul>\n{items}\n</ul>\n",
-        encoding="utf-8",
-    )
+    _write_atomically(folder / "index.html", lambda tmp: tmp.write_text(html, "utf-8"))
+
+
+def _executed(out: Path, stem: str) -> bool:
+    return (out / "notebooks" / f"{stem}.ipynb").is_file()

@@ -4,6 +4,11 @@ Offline by default: "digits" (scikit-learn), "shapes" (generated here), "photos"
 "mnist", "fashion-mnist" and "cifar10" are read from their official files, fetched once into a
 checksummed cache (``$CNNLAB_DATA``). Every dataset comes back as float images (N, C, H, W) in
 [0, 1] and int64 labels (N,), with a seeded, stable train/val/test split.
+
+Errors: a file that cannot be downloaded (offline) raises ``DataUnavailableError`` (an
+``OSError``), a cache folder that cannot be written ``CacheNotWritableError`` (a
+``PermissionError``), a corrupt file ``DataCorruptError`` and a request too large for the
+memory ``cnnlab._limits.ResourceLimitError`` (both ``ValueError``s); each message says what to do.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from cnnlab.data.bundled import PHOTOS, load_digits_array, load_photo, load_phot
 from cnnlab.data.official import (
     FASHION_CLASSES,
     MNIST_CLASSES,
+    CacheNotWritableError,
     DataCorruptError,
     DataUnavailableError,
     data_dir,
@@ -34,6 +40,7 @@ __all__ = [
     "DATASETS",
     "PHOTOS",
     "SPLITS",
+    "CacheNotWritableError",
     "DataCorruptError",
     "DataUnavailableError",
     "Dataset",

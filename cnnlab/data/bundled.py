@@ -9,6 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from cnnlab._limits import check_memory
 from cnnlab._validate import as_pair, check_choice
 
 # Real photographs bundled with scikit-image (the loaders that need no download).
@@ -49,6 +50,13 @@ def resize(images: torch.Tensor, size: object, name: str = "size") -> torch.Tens
     h, w = as_pair(size, name, minimum=1)
     if images.shape[-2:] == (h, w):
         return images
+    n, c = images.shape[:2]
+    # the result and about as much again inside the (antialiased) interpolation
+    check_memory(
+        2 * n * c * h * w * images.element_size(),
+        f"resizing {n} image{'s' if n != 1 else ''} of {c} channels to {h}×{w}",
+        "ask for a smaller size",
+    )
     shrink = h < images.shape[-2] or w < images.shape[-1]
     out = F.interpolate(images, size=(h, w), mode="bilinear", align_corners=False, antialias=shrink)
     return out.clamp_(0.0, 1.0)

@@ -9,17 +9,23 @@ its *binary* release (fixed-size records), never from the pickled Python release
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import gzip
 import os
 import shutil
 import tarfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 
 ENV_VAR = "CNNLAB_DATA"
+LOCK_NAME = ".cnnlab.lock"
+LOCK_TIMEOUT_S = 900.0  # longest wait for another process fetching the same file (CIFAR: 160 MB)
 
 
 @dataclass(frozen=True)
@@ -93,8 +99,14 @@ FASHION_CLASSES = (
 )
 
 
-class DataUnavailableError(RuntimeError):
-    """An official data file is not in the cache and could not be downloaded."""
+class DataUnavailableError(OSError):
+    """An official data file is not in the cache and could not be downloaded (no network, a
+    firewall, a full disk, another process holding the file): the machine's problem, not the
+    input's, so an ``OSError`` (the CLI's exit code 3)."""
+
+
+class CacheNotWritableError(PermissionError):
+    """The data cache folder cannot be created or written (a ``PermissionError``: exit code 2)."""
 
 
 class DataCorruptError(ValueError):
@@ -113,17 +125,53 @@ def data_dir(path: str | os.PathLike[str] | None = None) -> Path:
     return Path(platformdirs.user_cache_dir("cnnlab")) / "data"
 
 
-def _check_writable(folder: Path) -> None:
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or url
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux allows (threads share it)."""
+    with contextlib.suppress(OSError, ValueError, IndexError), open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _share(path: Path, directory: bool = False) -> None:
+    """Make a cached file (folder) readable by the group: others on a shared classroom cache.
+
+    The umask is respected but made at least group-readable (g+r, g+rx for folders): pooch
+    writes through ``tempfile``, whose files are 0600, unreadable to everyone else.
+    """
+    base, extra = (0o777, 0o050) if directory else (0o666, 0o040)
+    with contextlib.suppress(OSError):  # not ours (another user's cache): leave it as it is
+        mode = path.stat().st_mode & 0o7777
+        wanted = mode | ((base & ~_umask()) | extra)
+        if wanted != mode:
+            os.chmod(path, wanted)
+
+
+def _check_writable(folder: Path, dataset: str, remote: RemoteFile) -> None:
     """Create ``folder`` and make sure a file can be written in it, or fail clearly."""
     try:
+        created = not folder.is_dir()
         folder.mkdir(parents=True, exist_ok=True)
+        if created:
+            _share(folder, directory=True)
+            _share(folder.parent, directory=True)
         probe = folder / f".cnnlab-write-test-{os.getpid()}"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise PermissionError(
-            f"the data cache directory {str(folder)!r} cannot be written ({exc.strerror or exc}). "
-            f"Set the {ENV_VAR} environment variable (or pass data_dir=) to a writable folder."
+        raise CacheNotWritableError(
+            f"{dataset}: the data cache directory {str(folder)!r} cannot be written "
+            f"({exc.strerror or exc}), so {remote.fname} cannot be fetched from "
+            f"{_host(remote.urls[0])}. Set the {ENV_VAR} environment variable (or pass "
+            "data_dir=) to a writable folder, or ask the owner of the shared cache to put "
+            f"{remote.fname} into {folder}."
         ) from exc
 
 
@@ -131,13 +179,85 @@ def _hash_matches(path: Path, known_hash: str) -> bool:
     import pooch
 
     alg, _, expected = known_hash.partition(":")
-    return pooch.file_hash(str(path), alg=alg) == expected.lower()
+    try:
+        return pooch.file_hash(str(path), alg=alg) == expected.lower()
+    except FileNotFoundError:  # another process moved it aside meanwhile
+        return False
 
 
 def _move_aside(path: Path) -> Path:
     bad = path.with_name(path.name + ".corrupt")
-    os.replace(path, bad)
+    with contextlib.suppress(FileNotFoundError):  # another process moved it first: fine
+        os.replace(path, bad)
     return bad
+
+
+@contextlib.contextmanager
+def _locked(folder: Path, fname: str, dataset: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder/.cnnlab.lock`` while one process repairs/downloads.
+
+    Two processes (two notebooks, a class on one server) fixing the same corrupt file would
+    otherwise race: one renames the file the other just verified. ``flock`` locks vanish with
+    their process, so a crash never leaves a stale lock. Without ``fcntl`` (Windows) there is no
+    lock and the race is tolerated instead (a vanished file is not an error).
+    """
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    # one lock file per dataset folder, never deleted: unlinking a lock file lets two
+    # processes lock two different files of the same name
+    lock = folder / LOCK_NAME
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+    except PermissionError:  # another user's lock file: a read-only handle locks as well
+        fd = os.open(lock, os.O_RDONLY)
+    try:
+        _share(lock)
+        deadline = time.monotonic() + LOCK_TIMEOUT_S
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise DataUnavailableError(
+                        f"{dataset}: another process has been fetching {fname} into {folder} "
+                        f"for more than {LOCK_TIMEOUT_S:.0f} s (it holds {lock}); wait for it "
+                        "to finish and try again, or stop it"
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _why(exc: BaseException) -> str:
+    """A failed download in a few words (urllib/requests messages run to several lines)."""
+    try:
+        import requests.exceptions as rex
+    except ImportError:  # pragma: no cover (pooch depends on requests)
+        rex = None
+    if rex is not None and isinstance(exc, rex.HTTPError) and exc.response is not None:
+        return f"HTTP error {exc.response.status_code}"
+    if rex is not None and isinstance(exc, rex.Timeout):
+        return "timed out"
+    if rex is not None and isinstance(exc, rex.ConnectionError):
+        return "no connection (offline, DNS failure or firewall)"
+    if isinstance(exc, FileNotFoundError):
+        return "no such file"
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, (ConnectionError, OSError)) and not isinstance(exc, PermissionError):
+        reason = getattr(exc, "reason", None)  # urllib.error.URLError wraps the socket error
+        text = str(reason or exc.strerror or exc)
+        return f"no connection ({' '.join(text.split())[:120]})"
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:160]}"
 
 
 def _file_downloader(url: str, output_file: str, pooch: object, check_only: bool = False) -> bool:
@@ -165,53 +285,79 @@ def fetch(
 ) -> Path:
     """Return the local path of one official file, downloading it if needed.
 
-    A cached file with the right checksum is used without network. A cached file with the wrong
-    checksum (truncated, corrupted) is renamed to ``<name>.corrupt`` and fetched again. Without
-    network (or with ``download=False``) a missing file raises ``DataUnavailableError`` naming the
-    file, its checksum, its URL and the folder to put it in by hand.
+    A cached file with the right checksum is used without network (a read-only shared cache
+    works). A cached file with the wrong checksum (truncated, corrupted) is renamed to
+    ``<name>.corrupt`` and fetched again, under a lock so that two processes repairing it do
+    not race. Without network (or with ``download=False``) a missing file raises
+    ``DataUnavailableError`` (an ``OSError``) naming the file, its checksum, its URL's host and
+    the folder to put it in by hand; an unwritable cache raises ``CacheNotWritableError``.
+    Fetched files are group-readable (a class may share one cache).
     """
     import pooch
 
     remote = REGISTRY[dataset][key]
     folder = data_dir(path) / dataset
     target = folder / remote.fname
-    note = ""
-    if target.is_file():
-        if _hash_matches(target, remote.known_hash):
-            return target
-        _check_writable(folder)
-        bad = _move_aside(target)
-        note = (
-            f"The cached {remote.fname} had the wrong checksum (truncated or corrupted); it was "
-            f"moved aside to {bad} and not used. "
-        )
+    if target.is_file() and _hash_matches(target, remote.known_hash):
+        return target
     how_to = (
-        f"Download {remote.urls[0]} (checksum {remote.known_hash}) and put it at {target} "
-        f"(or set {ENV_VAR} to the folder that holds {dataset}/{remote.fname})."
+        f"Download {remote.urls[0]} (checksum {remote.known_hash}) on a machine with network "
+        f"and copy it to {target} (or set {ENV_VAR} to the folder that holds "
+        f"{dataset}/{remote.fname})."
     )
-    if not download:
-        raise DataUnavailableError(f"{note}{dataset}: {remote.fname} is not in the cache. {how_to}")
-    _check_writable(folder)
-    errors: list[str] = []
-    for url in remote.urls:
-        try:
-            fetched = pooch.retrieve(
-                url,
-                known_hash=remote.known_hash,
-                fname=remote.fname,
-                path=folder,
-                downloader=_downloader_for(url),
-                progressbar=progress,
+    if not download and not target.exists():
+        raise DataUnavailableError(f"{dataset}: {remote.fname} is not in the cache. {how_to}")
+    _check_writable(folder, dataset, remote)
+    with _locked(folder, remote.fname, dataset):
+        note = ""
+        if target.is_file():
+            if _hash_matches(target, remote.known_hash):  # another process fixed it meanwhile
+                _share(target)
+                return target
+            bad = _move_aside(target)
+            note = (
+                f"The cached {remote.fname} had the wrong checksum (truncated or corrupted); it "
+                f"was moved aside to {bad} and not used. "
             )
-            return Path(fetched)
-        except ValueError as exc:  # pooch: the download's checksum does not match
-            if "hash" not in str(exc):
-                raise
-            errors.append(f"{url}: downloaded file has the wrong checksum, discarded")
-        except Exception as exc:  # no network, HTTP error, firewall, DNS ...
-            errors.append(f"{url}: {type(exc).__name__}: {exc}")
+        if not download:
+            raise DataUnavailableError(
+                f"{note}{dataset}: {remote.fname} is not in the cache. {how_to}"
+            )
+        errors: list[str] = []
+        for url in remote.urls:
+            try:
+                fetched = Path(
+                    pooch.retrieve(
+                        url,
+                        known_hash=remote.known_hash,
+                        fname=remote.fname,
+                        path=folder,
+                        downloader=_downloader_for(url),
+                        progressbar=progress,
+                    )
+                )
+            except ValueError as exc:  # pooch: the download's checksum does not match
+                if "hash" not in str(exc):
+                    raise
+                errors.append(f"{url}: downloaded file has the wrong checksum, discarded")
+            except OSError as exc:
+                if exc.errno == errno.ENOSPC:  # the disk, not the network: say so
+                    raise DataUnavailableError(
+                        errno.ENOSPC,
+                        f"{dataset}: no space left on device while downloading {remote.fname} "
+                        f"from {_host(url)} into {folder}; free some space or set {ENV_VAR} to "
+                        "a folder on another disk",
+                    ) from exc
+                errors.append(f"{_host(url)}: {_why(exc)}")
+            except Exception as exc:  # pooch/requests/urllib raise many kinds; report, go on
+                errors.append(f"{_host(url)}: {_why(exc)}")
+            else:
+                _share(fetched)
+                return fetched
+    hosts = ", ".join(dict.fromkeys(_host(u) for u in remote.urls))
     raise DataUnavailableError(
-        f"{note}{dataset}: could not download {remote.fname} ({'; '.join(errors)}). {how_to}"
+        f"{note}{dataset}: could not download {remote.fname} from {hosts} "
+        f"({'; '.join(errors)}). {how_to}"
     )
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cnnlab._limits import check_memory
 from cnnlab._validate import as_int, check_choice
 
 CLASSES: tuple[str, ...] = (
@@ -30,6 +31,9 @@ CLASSES: tuple[str, ...] = (
     "checker",
 )
 CHUNK = 500  # samples per seed sequence; a multiple of 10 keeps every chunk balanced
+# float64 planes of CHUNK×size×size alive at once while a chunk is rendered (measured: the
+# noise, background and image hold 3 each, coordinates and coverage about 8 more)
+_WORK_PLANES = 21
 _SQRT3_2 = 0.8660254037844386  # sqrt(3)/2, written out so no libm call is involved
 _SQRT1_2 = 0.7071067811865476  # sqrt(1/2)
 
@@ -67,6 +71,11 @@ def make_shapes(
     size = as_int(size, "size", minimum=8)
     stream = as_int(stream, "stream", minimum=0)
     level = DIFFICULTIES[check_choice(difficulty, "difficulty", DIFFICULTIES)]
+    check_memory(
+        n * 3 * size * size + (CHUNK * size * size * 8 * _WORK_PLANES if n else 0),
+        f"generating {n:,} 'shapes' images of 3×{size}×{size}",
+        "ask for fewer or smaller images (the course uses size 32)",
+    )
     images = np.empty((n, 3, size, size), dtype=np.uint8)
     labels = np.empty(n, dtype=np.int64)
     for chunk, start in enumerate(range(0, n, CHUNK)):

@@ -42,6 +42,10 @@ def summarise(values: Sequence[float | Sequence[float]]) -> dict[str, Any]:
     """``{"values", "median", "min", "max"}`` of one metric over seeds (curves element-wise)."""
     if not values:
         raise ValueError("a band needs at least one seed's value")
+    for v in values:
+        items = v if isinstance(v, Sequence) and not isinstance(v, str) else [v]
+        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in items):
+            raise TypeError(f"a band's values must be numbers or lists of numbers, got {v!r}")
     if all(isinstance(v, (int, float)) for v in values):
         floats = [float(v) for v in values]  # type: ignore[arg-type]
         return {
@@ -102,7 +106,9 @@ class Band:
         cls, data: Mapping[str, Any], config: str, metric: str, name: str, profile: str
     ) -> Band:
         """Pick one (config, metric) of a band file; clear errors for names it lacks."""
-        results = data["results"]
+        results = data.get("results") if isinstance(data, Mapping) else None
+        if not isinstance(results, Mapping):
+            raise TypeError("data must be a band file (a dict with 'results'), see load_band")
         if config not in results:
             raise ValueError(f"band {name}.{profile} has no config {config!r}: {sorted(results)}")
         if metric not in results[config]:
@@ -156,6 +162,11 @@ def check_band(
     value, the band and the command that regenerates it, and ``BandMissingError`` when no band
     is stored for ``profile`` — unless ``missing_ok``: then it prints that and returns None.
     """
+    if not isinstance(values, Mapping):
+        raise TypeError(
+            f"values must be a dict {{metric: value}}, e.g. {{'val_acc': 0.91}}, got "
+            f"{type(values).__name__}"
+        )
     try:
         data = load_band(name, profile, folder)
     except BandMissingError as exc:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from cnnlab._validate import as_int
 from cnnlab.experiments.bands import band_path, run_command, summarise
 from cnnlab.experiments.registry import check_metrics, get_experiment
 from cnnlab.profiles import check_profile
@@ -52,15 +53,23 @@ def run_experiment(
 ) -> dict[str, Any]:
     """Run every config of ``name`` for seeds 0..seeds-1; return (and store) the band file.
 
-    Each run starts from ``seed_everything(seed, threads)``. With ``configs`` only those run;
+    Each run starts from ``seed_everything(seed, threads)``. With ``configs`` (a list of config
+    names, or one name) only those run;
     a stored file is then updated for them and keeps the others. The file is replaced
     atomically, so an interrupted run leaves the previous band intact.
     """
     experiment = get_experiment(name)
     profile = check_profile(profile)
-    count = experiment.seeds if seeds is None else int(seeds)
+    count = experiment.seeds if seeds is None else as_int(seeds, "seeds")
     if count < 1:
         raise ValueError(f"seeds must be at least 1, got {count}")
+    threads = as_int(threads, "threads", minimum=1)
+    if isinstance(configs, str):
+        configs = [configs]  # one config, not its letters
+    if configs is not None and not configs:
+        raise ValueError(
+            f"configs is empty: name some of {', '.join(experiment.configs)}, or None for all"
+        )
     chosen = [experiment.check_config(c) for c in (configs or experiment.configs)]
     log = log or (lambda line: print(line, file=sys.stderr, flush=True))
     start = time.perf_counter()

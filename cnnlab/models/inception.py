@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from cnnlab._validate import as_int
-from cnnlab.models.layers import LRN, ConvBNAct, check_dropout, init_weights
+from cnnlab.models.layers import LRN, ConvBNAct, check_dropout, concat_branches, init_weights
 from cnnlab.models.registry import register
 
 SZEGEDY2015 = "Szegedy et al., Going Deeper with Convolutions, CVPR 2015 (arXiv:1409.4842)"
@@ -390,7 +390,7 @@ class InceptionBN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         outs = [] if self.branch1 is None else [self.branch1(x)]
         outs += [self.branch2(x), self.branch3(x), self.branch4(x)]
-        return torch.cat(outs, dim=1)
+        return concat_branches(outs, self)
 
 
 @register(

@@ -10,7 +10,8 @@
 - ``init_weights`` and ``check_dropout``: the He-normal/BN initialisation and the dropout-rate
   check the families share.
 - ``install_input_checks``: forward pre-hooks on every leaf convolution, pooling and linear layer
-  that turn a wrong channel count or a too-small input into a ``ValueError`` naming the layer.
+  that turn a wrong channel count or a too-small input into a ``ValueError`` and a wrong dtype
+  (8-bit pixels, float64) into a ``TypeError``, each naming the layer.
 
 Activations are never in-place: a forward hook that keeps a convolution's output (to plot an
 activation map) would otherwise see it overwritten by the ReLU that follows.
@@ -290,6 +291,35 @@ def _min_extent(module: nn.Module) -> tuple[int, int]:
     return dh * (kh - 1) + 1 - 2 * ph, dw * (kw - 1) + 1 - 2 * pw
 
 
+def _autocasting(device: torch.device) -> bool:
+    try:
+        return torch.is_autocast_enabled(device.type)
+    except RuntimeError:  # a device type autocast does not know ("meta"): no autocast there
+        return False
+
+
+def _check_dtype(module: nn.Module, x: torch.Tensor, where: str) -> None:
+    """Integer images and float64/float16 batches name the dtype and the fix, not torch's
+    "Input type (double) and bias type (float) should be the same"."""
+    weight = getattr(module, "weight", None)
+    if not isinstance(weight, torch.Tensor):
+        weight = getattr(module, "bias", None)
+    if not isinstance(weight, torch.Tensor):
+        return
+    if not x.is_floating_point():
+        raise TypeError(
+            f"{where} expects floating-point input, got {x.dtype}: convert the images with "
+            "x.float() (and scale them, e.g. x.float() / 255 for 8-bit pixels)"
+        )
+    # Under autocast a layer's input may be bf16/fp16 beside fp32 weights: that is intended.
+    if x.dtype != weight.dtype and not _autocasting(x.device):
+        raise TypeError(
+            f"{where} has {weight.dtype} weights but got {x.dtype} input: convert the input "
+            f"with x.to({weight.dtype}) (x.float() for float32), or the model with "
+            f"model.to({x.dtype})"
+        )
+
+
 def _input_check(
     module: nn.Module,
     args: tuple[object, ...],
@@ -301,6 +331,7 @@ def _input_check(
     where = f"layer '{name}' ({_describe(module)})"
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{where} expects a torch.Tensor, got {type(x).__name__}")
+    _check_dtype(module, x, where)
     if isinstance(module, nn.Linear):
         if x.dim() < 1 or x.shape[-1] != module.in_features:
             raise ValueError(
@@ -314,9 +345,10 @@ def _input_check(
             f"{where} expects a 4-D (N, C, H, W) batch, got shape {tuple(x.shape)}"
             f"{_hint(input_size)}"
         )
-    if isinstance(module, nn.Conv2d) and x.shape[1] != module.in_channels:
+    in_channels = getattr(module, "in_channels", None)
+    if isinstance(in_channels, int) and x.shape[1] != in_channels:
         raise ValueError(
-            f"{where} expects {module.in_channels} input channels, got {x.shape[1]} "
+            f"{where} expects {in_channels} input channels, got {x.shape[1]} "
             f"(input shape {tuple(x.shape)}){_hint(input_size)}"
         )
     min_h, min_w = _min_extent(module)
@@ -331,6 +363,30 @@ def _input_check(
 _CHECKED = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, nn.Linear)
 
 
+def _is_checked(module: nn.Module) -> bool:
+    """torch's conv, pool and linear layers, and cnnlab's own windowed layers (LeNet-5's
+    subsampling and partial convolution), which declare ``kernel_size``, ``stride``, ``padding``."""
+    if isinstance(module, _CHECKED):
+        return True
+    own = type(module).__module__.startswith("cnnlab.")
+    return own and all(hasattr(module, a) for a in ("kernel_size", "stride", "padding"))
+
+
+def concat_branches(outs: Sequence[torch.Tensor], module: nn.Module) -> torch.Tensor:
+    """``torch.cat(outs, dim=1)`` of a multi-branch module, or a ``ValueError`` naming the map
+    sizes when the branches disagree (an odd map size entering a stride-2 module)."""
+    sizes = {tuple(t.shape[-2:]) for t in outs}
+    if len(sizes) > 1:
+        shown = ", ".join(f"{h}×{w}" for h, w in sorted(sizes))
+        raise ValueError(
+            f"the branches of {type(module).__name__} give feature maps of different sizes "
+            f"({shown}): the input image size does not fit this network (a stride-2 module "
+            "needs an even map size); use the size it was designed for, or one that halves "
+            "evenly down the network"
+        )
+    return torch.cat(list(outs), dim=1)
+
+
 def install_input_checks(
     model: nn.Module, *, input_size: tuple[int, ...] | None = None
 ) -> nn.Module:
@@ -338,14 +394,16 @@ def install_input_checks(
 
     A wrong channel count, a non-4-D input, an input too small for a kernel or a flattened size
     that does not fit a Linear layer then raises ``ValueError("layer 'features.3' (MaxPool2d
-    3×3/2) needs at least 3×3 input, got 1×1 ...")`` instead of an error deep inside torch.
+    3×3/2) needs at least 3×3 input, got 1×1 ...")`` instead of an error deep inside torch; a
+    wrong dtype (8-bit pixels, float64) raises a ``TypeError`` naming it and ``x.float()``.
+    cnnlab's own windowed layers (LeNet-5's ``Subsampling``, ``PartialConv2d``) are checked too.
     ``input_size`` (C, H, W), the design input, is quoted in the message. Installing twice is a
     no-op. The hooks cost a few microseconds per layer and survive ``copy.deepcopy`` and pickling.
     """
     if getattr(model, "_cnnlab_input_checks", False):
         return model
     for name, module in model.named_modules():
-        if isinstance(module, _CHECKED):
+        if _is_checked(module):
             hook = functools.partial(
                 _input_check, name=name, input_size=tuple(input_size) if input_size else None
             )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -72,6 +72,39 @@ class Callback:
     def on_batch_end(self, trainer: Trainer, info: BatchInfo) -> None: ...
     def on_epoch_end(self, trainer: Trainer) -> None: ...
     def on_fit_end(self, trainer: Trainer) -> None: ...
+
+
+HOOKS = (
+    "on_fit_start",
+    "on_epoch_start",
+    "on_after_backward",
+    "on_batch_end",
+    "on_epoch_end",
+    "on_fit_end",
+)
+
+
+def check_callbacks(callbacks: Iterable[object] | None) -> list[object]:
+    """``callbacks`` as a list (None: none); each must have at least one hook method.
+
+    A callback without any hook would be silently ignored (a function passed instead of an
+    object, a misspelt method name), so it is refused with the hook names.
+    """
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, Callback) or not isinstance(callbacks, Iterable):
+        raise TypeError(
+            f"callbacks must be a list of callback objects, got {type(callbacks).__name__}; "
+            "pass [callback] for a single one"
+        )
+    out = list(callbacks)
+    for i, cb in enumerate(out):
+        if not any(callable(getattr(cb, hook, None)) for hook in HOOKS):
+            raise TypeError(
+                f"callbacks[{i}] ({type(cb).__name__}) has none of the hook methods "
+                f"{', '.join(HOOKS)}; subclass cnnlab.train.Callback and override some"
+            )
+    return out
 
 
 class GradNormRecorder(Callback):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import torch
@@ -10,7 +11,24 @@ from torch import nn
 
 from cnnlab._validate import as_int
 from cnnlab.train.devices import pick_device, resolve_amp
-from cnnlab.train.inputs import as_tensors
+from cnnlab.train.inputs import (
+    as_tensors,
+    check_image_dtype,
+    check_label_range,
+    check_logits,
+    describe_forward_failure,
+)
+
+
+def _topk(topk: object) -> list[int]:
+    """``topk`` as a list of ks: an int k means (k,); an empty sequence is an error."""
+    if isinstance(topk, numbers.Integral) and not isinstance(topk, bool):
+        return [as_int(topk, "topk", minimum=1)]
+    if isinstance(topk, (str, bytes)) or not isinstance(topk, Sequence):
+        raise TypeError(f"topk must be an int k or a sequence of ks such as (1, 5), got {topk!r}")
+    if not topk:
+        raise ValueError("topk is empty: give at least one k, e.g. topk=(1,) or topk=(1, 5)")
+    return [as_int(k, "topk", minimum=1) for k in topk]
 
 
 @torch.no_grad()
@@ -18,7 +36,7 @@ def evaluate(
     model: nn.Module,
     data: object,
     *,
-    topk: Sequence[int] = (1, 5),
+    topk: int | Sequence[int] = (1, 5),
     batch_size: int = 512,
     device: str | torch.device | None = None,
     amp: bool | str | torch.dtype | None = False,
@@ -27,11 +45,18 @@ def evaluate(
 
     Returns ``{"loss": ..., "top1": ..., "top5": ..., "n": N}``; top-k is the fraction of images
     whose label is among the k highest logits (k above the number of classes counts every
-    image). Runs in eval mode and restores the model's mode. ``device`` defaults to the model's.
+    image); ``topk`` is a sequence of ks or one int k. Runs in eval mode and restores the
+    model's mode. ``device`` defaults to the model's. Labels outside the model's outputs, a
+    model that does not return (N, classes) logits and images of another dtype than the model's
+    weights raise a clear ``ValueError``/``TypeError``.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     images, labels = as_tensors(data, "data")
-    ks = [as_int(k, "topk", minimum=1) for k in topk]
+    ks = _topk(topk)
     batch_size = as_int(batch_size, "batch_size", minimum=1)
+    check_image_dtype(model, images, "data")
+    name = type(model).__name__
     if device is None:
         first = next(iter(model.parameters()), None)
         dev = first.device if first is not None else torch.device("cpu")
@@ -48,7 +73,15 @@ def evaluate(
             x = images[start : start + batch_size].to(dev)
             y = labels[start : start + batch_size].to(dev)
             with torch.autocast(dev.type, dtype=dtype, enabled=dtype is not None):
-                out = model(x)
+                if start:
+                    out = model(x)
+                else:  # the first batch: a shape error names the layer, labels are checked
+                    try:
+                        out = model(x)
+                    except (RuntimeError, IndexError) as exc:
+                        raise describe_forward_failure(model, x, exc, name) from exc
+                    out = check_logits(out, x.shape[0], name)
+                    check_label_range(labels, out.shape[1], "data", name)
             out = out.float()
             loss_sum += F.cross_entropy(out, y, reduction="sum").to(acc_dtype)
             kmax = min(max(ks), out.shape[1])

@@ -37,6 +37,11 @@ def as_tensors(data: object, what: str) -> tuple[torch.Tensor, torch.Tensor]:
             f"{what} images must be a float tensor (N, C, H, W), got "
             f"{getattr(images, 'dtype', type(images).__name__)} of shape "
             f"{tuple(getattr(images, 'shape', ()))}"
+            + (
+                "; convert with images.float() (and scale, e.g. / 255)"
+                if isinstance(images, torch.Tensor) and not images.is_floating_point()
+                else ""
+            )
         )
     if not isinstance(labels, torch.Tensor) or labels.dim() != 1 or labels.is_floating_point():
         raise ValueError(f"{what} labels must be an integer tensor (N,) of class indices")
@@ -45,6 +50,60 @@ def as_tensors(data: object, what: str) -> tuple[torch.Tensor, torch.Tensor]:
     if images.shape[0] == 0:
         raise ValueError(f"{what} is empty")
     return images, labels.long()
+
+
+def check_image_dtype(model: nn.Module, images: torch.Tensor, what: str) -> None:
+    """Refuse images whose float dtype differs from the model's weights (torch would only say
+    "Input type (double) and bias type (float) should be the same" from deep inside a layer)."""
+    weight = next((p for p in model.parameters() if p.is_floating_point()), None)
+    if weight is not None and images.dtype != weight.dtype:
+        raise TypeError(
+            f"{what} images are {images.dtype} but the model's weights are {weight.dtype}: "
+            f"convert the images with images.to({weight.dtype}) (images.float() for float32), "
+            f"or the model with model.to({images.dtype})"
+        )
+
+
+def check_logits(out: object, batch: int, name: str) -> torch.Tensor:
+    """``out`` if it is a (batch, classes) float tensor; a clear ``TypeError``/``ValueError`` else.
+
+    Catches models that return a tuple (auxiliary heads), a dict (detection-style outputs) or a
+    feature map, which would otherwise fail inside ``cross_entropy`` or ``topk``.
+    """
+    if not isinstance(out, torch.Tensor):
+        if isinstance(out, (tuple, list)):
+            kind = f"a {type(out).__name__} of length {len(out)}"
+        elif isinstance(out, dict):
+            kind = f"a dict with keys {sorted(map(str, out))}"
+        else:
+            kind = f"a {type(out).__name__}"
+        raise TypeError(
+            f"model {name!r} must return one logits tensor (N, classes), got {kind}; with "
+            "auxiliary outputs, return only the main logits (or wrap the model to pick them)"
+        )
+    if out.dim() != 2 or out.shape[0] != batch or out.shape[1] < 1:
+        raise ValueError(
+            f"model {name!r} must return logits (N, classes) with N = {batch} (the batch), got "
+            f"shape {tuple(out.shape)}"
+        )
+    if not out.is_floating_point():
+        raise TypeError(f"model {name!r} must return float logits, got {out.dtype}")
+    return out
+
+
+def check_label_range(labels: torch.Tensor, num_outputs: int, what: str, name: str) -> None:
+    """Labels must index the model's outputs: 0 <= label < num_outputs."""
+    lo, hi = int(labels.min()), int(labels.max())
+    if lo < 0 or hi >= num_outputs:
+        fix = (
+            "class indices start at 0"
+            if lo < 0
+            else f"build it with num_classes={hi + 1}, or check the labels"
+        )
+        raise ValueError(
+            f"{what} labels range over {lo}..{hi} but model {name!r} has {num_outputs} outputs "
+            f"(classes 0..{num_outputs - 1}); {fix}"
+        )
 
 
 def describe_forward_failure(

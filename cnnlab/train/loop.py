@@ -22,12 +22,15 @@ from torch import nn
 
 from cnnlab.train import devices
 from cnnlab.train.augment import make_augment
-from cnnlab.train.callbacks import BatchInfo, History
+from cnnlab.train.callbacks import BatchInfo, History, check_callbacks
 from cnnlab.train.config import TrainConfig, make_config
 from cnnlab.train.evaluate import evaluate
 from cnnlab.train.inputs import (
     ChannelsLastError,
     as_tensors,
+    check_image_dtype,
+    check_label_range,
+    check_logits,
     describe_forward_failure,
     is_view_error,
 )
@@ -50,7 +53,7 @@ class Trainer:
         config: TrainConfig | Mapping[str, Any] | None = None,
         *,
         total_steps: int | None = None,
-        callbacks: Iterable[object] = (),
+        callbacks: Iterable[object] | None = (),
         model_name: str | None = None,
         **options: Any,
     ) -> None:
@@ -100,7 +103,7 @@ class Trainer:
         )
         self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
         self.augment = make_augment(cfg.augment)
-        self.callbacks = list(callbacks)
+        self.callbacks = check_callbacks(callbacks)
         self.seed = cfg.seed
         self._seed_generators()
         self.history = History()
@@ -163,19 +166,10 @@ class Trainer:
                     "its forward (and keep the faster layout), or channels_last=False"
                 ) from exc
             raise describe_forward_failure(self.model, x, exc, self.model_name) from exc
-        if out.dim() != 2:
-            raise ValueError(
-                f"model {self.model_name!r} must return logits (N, classes), got {tuple(out.shape)}"
-            )
-        return out
+        return check_logits(out, x.shape[0], self.model_name)
 
-    def _check_labels(self, labels: torch.Tensor, num_outputs: int) -> None:
-        lo, hi = int(labels.min()), int(labels.max())
-        if lo < 0 or hi >= num_outputs:
-            raise ValueError(
-                f"labels range over {lo}..{hi} but model {self.model_name!r} has {num_outputs} "
-                f"outputs; build it with num_classes={hi + 1}"
-            )
+    def _check_labels(self, labels: torch.Tensor, num_outputs: int, what: str) -> None:
+        check_label_range(labels, num_outputs, what, self.model_name)
 
     def train_epoch(
         self, images: torch.Tensor, labels: torch.Tensor, batch_size: int
@@ -205,7 +199,7 @@ class Trainer:
                 if not self._checked:
                     out = self._first_forward(x, y)
                     self.num_outputs = out.shape[1]
-                    self._check_labels(labels, self.num_outputs)
+                    self._check_labels(labels, self.num_outputs, "train_data")
                     self._checked = True
                 elif y.shape[0] == batch_size:
                     out = self.forward(x)
@@ -244,7 +238,7 @@ class Trainer:
     ) -> tuple[float, float]:
         """(mean loss, top-1 accuracy) of data already on the device."""
         if self.num_outputs is not None:
-            self._check_labels(labels, self.num_outputs)
+            self._check_labels(labels, self.num_outputs, "val_data")
         result = evaluate(
             self.model,
             (images, labels),
@@ -262,7 +256,7 @@ def fit(
     val_data: object | None = None,
     config: TrainConfig | Mapping[str, Any] | None = None,
     *,
-    callbacks: Iterable[object] = (),
+    callbacks: Iterable[object] | None = (),
     model_name: str | None = None,
     **options: Any,
 ) -> History:
@@ -285,8 +279,11 @@ def fit(
     (register forward hooks before ``fit``). ``freeze`` patterns stop parameters from training
     (their batch-norm layers run in eval mode); ``param_groups`` give patterns their own lr,
     and the cosine schedule scales every group alike. The model is left on the device.
-    Raises ``ValueError`` if the images hold NaN/inf and ``FloatingPointError`` if an epoch's
-    mean training loss is not finite (training diverged: ``lr`` too high).
+    ``callbacks``: a list of objects with hook methods (see ``Callback``); None for none.
+    Raises ``ValueError`` if the images hold NaN/inf or the labels do not index the model's
+    outputs, ``TypeError`` if the images' dtype differs from the weights' or the model does not
+    return one logits tensor, and ``FloatingPointError`` if an epoch's mean training loss is
+    not finite (training diverged: ``lr`` too high).
     """
     cfg = make_config(config, options, "fit()")
     x_train, y_train = as_tensors(train_data, "train_data")
@@ -309,6 +306,9 @@ def _fit_epochs(
     val: tuple[torch.Tensor, torch.Tensor] | None,
 ) -> History:
     cfg = trainer.config
+    check_image_dtype(trainer.model, train[0], "train_data")
+    if val is not None:
+        check_image_dtype(trainer.model, val[0], "val_data")
     x_train, y_train = trainer.to_device(*train)
     if val is not None:
         val = trainer.to_device(*val)  # type: ignore[assignment]

@@ -8,12 +8,13 @@ the controls, recomputes, redraws, and keeps ``state`` (the last good one) and `
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar, Generic, TypeVar
 
 import ipywidgets as widgets
 from matplotlib.figure import Figure
+from traitlets import TraitError, validate
 
 from cnnlab.widgets._grid import figure_png, html_escape
 
@@ -38,6 +39,49 @@ def int_slider(
     )
 
 
+class InvalidChoiceError(TraitError, ValueError):
+    """A choice control set to a value it does not offer; the message lists the valid ones.
+
+    A ``TraitError`` (what ipywidgets code expects) and a ``ValueError`` (what the course's
+    functions raise for a bad name).
+    """
+
+
+class _NamedChoices:
+    """Mixin for selection widgets: an unknown value names the valid ones.
+
+    ipywidgets says only "Invalid selection: value not found"; ``kernel.value = "sobl"`` should
+    say which kernels exist.
+    """
+
+    @validate("value")
+    def _validate_value(self, proposal: Any) -> Any:
+        try:
+            return super()._validate_value(proposal)  # type: ignore[misc]
+        except TraitError:
+            raise InvalidChoiceError(
+                choice_message(self.description or "value", proposal.value, self._options_values)
+            ) from None
+
+
+def choice_message(name: str, value: object, options: Iterable[object]) -> str:
+    """``unknown kernel 'sobl'. Did you mean 'sobel_x'? Valid: ...`` for a choice control."""
+    import difflib
+
+    valid = [str(o) for o in options]
+    close = difflib.get_close_matches(str(value), valid, n=3)
+    hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+    return f"unknown {name} {value!r}.{hint} Valid: {', '.join(valid)}"
+
+
+class ChoiceDropdown(_NamedChoices, widgets.Dropdown):
+    """A Dropdown whose unknown values raise :class:`InvalidChoiceError` listing the options."""
+
+
+class ChoiceToggleButtons(_NamedChoices, widgets.ToggleButtons):
+    """ToggleButtons whose unknown values raise :class:`InvalidChoiceError` like the Dropdown."""
+
+
 class Explorer(widgets.VBox, Generic[StateT]):
     """A notebook widget: its controls' values go through ``compute`` to a state, drawn by ``draw``.
 
@@ -48,8 +92,10 @@ class Explorer(widgets.VBox, Generic[StateT]):
 
     On every change the base calls :meth:`on_change` (keep linked controls consistent), then
     ``compute``, then :meth:`sync` (controls whose range follows the state), then draws. A
-    ``ValueError``/``TypeError`` from ``compute`` leaves ``state`` at the last good one, sets
-    ``error`` and shows only the banner (summary and figure hidden) until the input is fixed.
+    ``ValueError``/``TypeError`` from ``compute`` or ``draw`` (a request too large to draw, say)
+    leaves ``state`` at the last good one, sets ``error`` and shows only the banner (summary and
+    figure hidden) until the input is fixed. While in error, subclasses must not move or redraw
+    the stale state (a step button does nothing: see ``CorrelationStepper``).
     """
 
     #: resolution of the PNG in ``image`` (figure sizes are in inches)
@@ -126,8 +172,12 @@ class Explorer(widgets.VBox, Generic[StateT]):
             self._show_error(str(err))
             return
         with self.quietly():
-            self.sync(state)
-        drawing = self.draw(state)
+            self.sync(state)  # before drawing: a slider clamped to the new range is drawn
+        try:
+            drawing = self.draw(state)
+        except (ValueError, TypeError) as err:  # e.g. too large to draw
+            self._show_error(str(err))
+            return
         png = figure_png(drawing, self.dpi) if isinstance(drawing, Figure) else drawing
         self.state, self.error = state, None
         self.summary.value = self.readout(state)

@@ -28,10 +28,13 @@ PADDING = "#bdbdbd"  # zero-padding cells
 
 
 def fmt(value: float) -> str:
-    """Format a cell value compactly; integers, else 3 significant digits."""
+    """Format a cell value compactly: integers, else 3 significant digits; ``inf``, ``-inf``
+    and ``nan`` as such (an overflowing product-sum must not print as nothing)."""
+    value = float(value)
     if not np.isfinite(value):
-        return ""
-    if abs(value - round(value)) < 1e-9:
+        return "nan" if np.isnan(value) else ("inf" if value > 0 else "-inf")
+    # below 1e15 a float holds every integer exactly; above, 20 digits would be mostly noise
+    if abs(value) < 1e15 and abs(value - round(value)) < 1e-9:
         return str(int(round(value)))
     return f"{value:.3g}"
 
@@ -100,6 +103,7 @@ def draw_matrix(
     if hi <= lo:  # a constant matrix: give the colour scale some room
         lo, hi = lo - 1.0, hi + 1.0
     colours = matplotlib.colormaps[cmap].with_extremes(bad="white")
+    visible = np.ones((h, w), dtype=bool) if mask is None else mask.cpu().numpy().astype(bool)
     small = max(h, w) <= ANNOTATE_LIMIT if annotate is None else annotate
     # pale colours for annotated grids keep the black numbers readable
     ax.imshow(shown, cmap=colours, vmin=lo, vmax=hi + (hi - lo) * (0.6 if small else 0.0))
@@ -110,7 +114,9 @@ def draw_matrix(
         size = max(6, 12 - max(h, w) // 2)
         for i in range(h):
             for j in range(w):
-                if np.isfinite(shown[i, j]):
+                # every shown cell gets its number, inf and nan too (as text: they have no
+                # colour); masked cells stay blank
+                if visible[i, j]:
                     ax.text(j, i, fmt(shown[i, j]), ha="center", va="center", fontsize=size)
     # cell borders as two line collections: tick-based grids cost most of the drawing time
     ax.set_xticks([])

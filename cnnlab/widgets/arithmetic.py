@@ -21,11 +21,15 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from cnnlab import shapes
+from cnnlab._limits import check_memory
 from cnnlab._validate import as_int
 from cnnlab.widgets._base import Explorer, int_slider, status_html
 from cnnlab.widgets._grid import HIGHLIGHT, SECONDARY, draw_matrix, html_escape, new_axes, outline
 
 _MISFIT = "#de2d26"  # input cells no window reaches
+#: the largest padded input drawn, cells per side (a grid of every cell and window origin)
+DRAW_LIMIT = 256
+_BYTES_PER_POSITION = 40  # a Python int in the ``positions`` tuple, with its slot
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,11 @@ def arithmetic_state(
             n, f, s, p, d, c_in, c_out, span, padded, None, 0, False, str(err), (), padded,
             params, formula, params_formula,
         )  # fmt: skip
+    check_memory(
+        floor_size * _BYTES_PER_POSITION,
+        f"the {floor_size:,} window positions of an input of {n:,}",
+        "use cnnlab.shapes.conv_output_size for the size alone",
+    )
     try:
         out_size: int | None = shapes.conv_output_size(
             n, f, stride=s, padding=p, dilation=d, exact=True
@@ -113,6 +122,19 @@ def arithmetic_state(
     )  # fmt: skip
 
 
+def check_drawable(state: ArithmeticState) -> None:
+    """Raise ``ValueError`` when the padded input has more than :data:`DRAW_LIMIT` cells a side.
+
+    The figure draws every cell and window origin: 10⁶ cells a side would be a 10¹²-cell grid.
+    """
+    if state.padded > DRAW_LIMIT:
+        raise ValueError(
+            f"the padded input {state.padded}×{state.padded} (N + 2P = {state.n} + 2·{state.p}) "
+            f"is too large to draw: at most {DRAW_LIMIT}×{DRAW_LIMIT}. The arithmetic still "
+            f"holds: {state.formula}"
+        )
+
+
 def draw_arithmetic(
     state: ArithmeticState, position: int = 0, axes: Sequence[Axes] | None = None
 ) -> Figure:
@@ -121,6 +143,7 @@ def draw_arithmetic(
 
     ``axes``: two matplotlib Axes to draw into; by default a new figure. Returns the figure.
     """
+    check_drawable(state)
     position = as_int(position, "position", minimum=0)
     if state.n_windows and position >= state.n_windows:
         raise ValueError(f"position must be in 0..{state.n_windows - 1}, got {position}")
@@ -254,5 +277,5 @@ def arithmetic_explorer(
     Shows the padded grid and the window positions, the output size formula with numbers, the
     parameter count and a clear message when the filter does not fit. Returns the container.
     """
-    arithmetic_state(n, f, s, p, d, c_in, c_out)  # reject bad arguments before building
+    check_drawable(arithmetic_state(n, f, s, p, d, c_in, c_out))  # reject before building
     return ArithmeticExplorer(n, f, s, p, d, c_in, c_out)

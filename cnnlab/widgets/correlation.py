@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 
 from cnnlab import filters, ops, shapes
 from cnnlab._validate import as_int, check_choice
-from cnnlab.widgets._base import Explorer, int_slider
+from cnnlab.widgets._base import ChoiceDropdown, Explorer, int_slider
 from cnnlab.widgets._grid import (
     HIGHLIGHT,
     SECONDARY,
@@ -204,7 +204,7 @@ class CorrelationStepper(Explorer[StepState]):
     """
 
     def __init__(self, X: torch.Tensor, K: torch.Tensor, kernel: str, stride: int, padding: int):
-        self.kernel = widgets.Dropdown(
+        self.kernel = ChoiceDropdown(
             options=[CUSTOM, *filters.KERNELS], value=kernel, description="kernel"
         )
         self.x_text, self.k_text = (
@@ -261,7 +261,12 @@ class CorrelationStepper(Explorer[StepState]):
         elif control is self.k_text:  # a hand-edited kernel is no longer the named one
             self.kernel.value = CUSTOM
         elif control is self.play:
-            self.step.value = self.play.value
+            if self.error is not None:
+                # the step range belongs to the stale state: stop playing, do not advance
+                self.play.playing = False
+                self.play.value = self.step.value
+            else:
+                self.step.value = self.play.value
 
     def sync(self, state: StepState) -> None:
         self.step.max = self.play.max = state.n_steps - 1
@@ -285,6 +290,8 @@ class CorrelationStepper(Explorer[StepState]):
         )
 
     def _move(self, delta: int) -> None:
+        if self.error is not None:  # the step range belongs to the stale state: stay put
+            return
         self.step.value = min(max(self.step.value + delta, self.step.min), self.step.max)
 
 

@@ -22,7 +22,7 @@ from torch import nn
 
 from cnnlab import viz
 from cnnlab._validate import as_int, check_choice, check_tensor
-from cnnlab.widgets._base import Explorer, int_slider
+from cnnlab.widgets._base import ChoiceDropdown, Explorer, int_slider
 from cnnlab.widgets._grid import html_escape, new_axes
 
 
@@ -205,7 +205,7 @@ class FeatureExplorer(Explorer[FeatureState]):
     ):
         self.model, self.images, self.labels, self.classes = model, images, labels, classes
         self.channels = channels
-        self.layer = widgets.Dropdown(options=list(channels), value=layer, description="layer")
+        self.layer = ChoiceDropdown(options=list(channels), value=layer, description="layer")
         # each change runs the model forward and backward: update on release only
         self.channel = int_slider(
             channel, 0, channels[layer] - 1, "channel", continuous_update=False

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 
 from cnnlab import ops, shapes
 from cnnlab._validate import as_int, check_choice
-from cnnlab.widgets._base import Explorer, int_slider
+from cnnlab.widgets._base import ChoiceToggleButtons, Explorer, int_slider
 from cnnlab.widgets._grid import (
     ANNOTATE_LIMIT,
     SECONDARY,
@@ -171,7 +171,7 @@ class PoolingExplorer(Explorer[PoolingState]):
 
     def __init__(self, x: torch.Tensor, kind: str, size: int, stride: int, padding: int):
         self.x = x
-        self.kind = widgets.ToggleButtons(options=list(KINDS), value=kind, description="pooling")
+        self.kind = ChoiceToggleButtons(options=list(KINDS), value=kind, description="pooling")
         self.size = int_slider(size, 1, 8, "size F")
         self.stride = int_slider(stride, 1, 8, "stride S")
         self.padding = int_slider(padding, 0, 4, "padding P")
