@@ -27,7 +27,7 @@ def environment(threads: int) -> dict[str, Any]:
     from cnnlab import __version__
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    name = torch.cuda.get_device_name() if device == "cuda" else platform.processor() or "cpu"
+    name = torch.cuda.get_device_name() if device == "cuda" else cpu_name()
     return {
         "cnnlab": __version__,
         "torch": torch.__version__,
@@ -38,6 +38,18 @@ def environment(threads: int) -> dict[str, Any]:
         "device_name": name,
         "threads": threads,
     }
+
+
+def cpu_name() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo), else what ``platform`` knows."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return " ".join(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "cpu"
 
 
 def run_experiment(
