@@ -32,9 +32,8 @@ def test_manifest_is_the_course_sequence() -> None:
     assert [t.number for t in TOPICS] == list(range(1, 16))
     assert len({t.slug for t in TOPICS}) == len(TOPICS)
     assert all(t.part in ("I", "II", "III", "IV") for t in TOPICS)
-    # built topics come first: the course is written in order
-    built = [t.built for t in TOPICS]
-    assert built == sorted(built, reverse=True) and built[0]
+    # topics may be written out of order (12 and 13 before 10 and 11), but the course starts
+    assert TOPICS[0].built
     for t in TOPICS:  # both profiles define the same keys with the same types
         assert set(t.profile_sizes("quick")) == set(t.profile_sizes("full"))
     zoo = set(list_models())  # planned topics name real models too

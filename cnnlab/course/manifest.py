@@ -145,8 +145,15 @@ TOPICS: tuple[Topic, ...] = (
         "LeNet-5",
         "II",
         "the first CNN, layer by layer: about 60 thousand parameters",
+        widgets=("c3_explorer",),
         models=("lenet5", "lenet5_modern"),
-        built=False,
+        experiments=("lenet",),
+        sizes=_frozen(
+            {
+                "quick": {"epochs": 6, "batch_size": 32, "lr": 0.003},
+                "full": {"epochs": 30, "batch_size": 32, "lr": 0.003},
+            }
+        ),
     ),
     Topic(
         6,
@@ -154,8 +161,37 @@ TOPICS: tuple[Topic, ...] = (
         "AlexNet and its successors",
         "II",
         "ReLU, LRN, overlapping pooling, dropout, augmentation; ZFNet, OverFeat, CNN-F/M/S",
-        models=("alexnet", "alexnet_2gpu", "zfnet", "overfeat_fast", "cnn_f"),
-        built=False,
+        widgets=("augmentation_explorer",),
+        models=("alexnet", "alexnet_2gpu", "zfnet", "overfeat_fast", "cnn_f", "alexnet_course"),
+        experiments=("alexnet", "alexnet_ensemble"),
+        sizes=_frozen(
+            {
+                "quick": {
+                    "image_size": 16,
+                    "widths": (16, 32, 48, 48, 32),
+                    "hidden": 128,
+                    "lrn": False,
+                    "epochs": 8,
+                    "batch_size": 64,
+                    "lr": 0.01,
+                    "target_error": 0.5,
+                    "window": 10,
+                    "members": 3,
+                },
+                "full": {
+                    "image_size": 32,
+                    "widths": (48, 128, 192, 192, 128),
+                    "hidden": 512,
+                    "lrn": True,
+                    "epochs": 30,
+                    "batch_size": 64,
+                    "lr": 0.01,
+                    "target_error": 0.25,
+                    "window": 20,
+                    "members": 5,
+                },
+            }
+        ),
     ),
     Topic(
         7,
@@ -163,8 +199,38 @@ TOPICS: tuple[Topic, ...] = (
         "VGG",
         "II",
         "configurations A–E from one table, stacks of 3×3, dense evaluation",
-        models=("vgg11", "vgg11_lrn", "vgg13", "vgg16_1x1", "vgg16", "vgg19"),
-        built=False,
+        widgets=("vgg_picker",),
+        models=(
+            "vgg11",
+            "vgg11_lrn",
+            "vgg13",
+            "vgg16_1x1",
+            "vgg16",
+            "vgg19",
+            "vgg11_bn_course",
+            "vgg16_bn_course",
+        ),
+        experiments=("vgg",),
+        sizes=_frozen(
+            {
+                "quick": {
+                    "n_train": 1000,
+                    "epochs": 4,
+                    "width_mult": 0.125,
+                    "batch_size": 64,
+                    "lr": 0.003,
+                    "test_sides": (32, 40, 48),
+                },
+                "full": {
+                    "n_train": 5400,
+                    "epochs": 30,
+                    "width_mult": 0.5,
+                    "batch_size": 128,
+                    "lr": 0.002,
+                    "test_sides": (32, 40, 48),
+                },
+            }
+        ),
     ),
     Topic(
         8,
@@ -172,8 +238,29 @@ TOPICS: tuple[Topic, ...] = (
         "Network in Network",
         "II",
         "mlpconv (1×1 convolutions) and global average pooling",
-        models=("nin", "nin_cifar"),
-        built=False,
+        widgets=("mlpconv_explorer",),
+        models=("nin", "nin_cifar", "nin_small", "alexnet"),
+        experiments=("nin",),
+        sizes=_frozen(
+            {
+                "quick": {
+                    "image_size": 16,
+                    "n_train": 1200,
+                    "epochs": 8,
+                    "channels": (16, 32),
+                    "batch_size": 64,
+                    "lr": 0.003,
+                },
+                "full": {
+                    "image_size": 32,
+                    "n_train": 5400,
+                    "epochs": 30,
+                    "channels": (96, 192),
+                    "batch_size": 128,
+                    "lr": 0.002,
+                },
+            }
+        ),
     ),
     Topic(
         9,

@@ -31,12 +31,13 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from torch import nn
 
 from cnnlab._validate import as_int
-from cnnlab.models.layers import LRN, check_dropout
+from cnnlab.models.layers import LRN, check_dropout, make_activation
 from cnnlab.models.registry import register
 
 KRIZHEVSKY2012 = (
@@ -213,19 +214,31 @@ def _out_size(size: int, kernel: int, stride: int, padding: int, ceil_mode: bool
 
 
 def build_alexnet(
-    spec: AlexNetSpec, *, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5
+    spec: AlexNetSpec,
+    *,
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    dropout: float = 0.5,
+    activation: str = "relu",
 ) -> nn.Sequential:
-    """Build ``spec``: (N, in_channels, H, W) at the design H×W -> (N, num_classes)."""
+    """Build ``spec``: (N, in_channels, H, W) at the design H×W -> (N, num_classes).
+
+    ``activation`` names the non-linearity after every convolution and hidden FC layer
+    ("relu" as in the papers; "tanh" for the saturating units AlexNet replaced). The modules
+    keep the names ``relu1``, ``relu6``, ... whatever the activation, so layer names stay fixed.
+    """
     num_classes = as_int(num_classes, "num_classes", minimum=1)
     in_channels = as_int(in_channels, "in_channels", minimum=1)
     dropout = check_dropout(dropout)
+    if make_activation(activation) is None:
+        raise ValueError("activation must name a non-linearity such as 'relu' or 'tanh'")
     features: OrderedDict[str, nn.Module] = OrderedDict()
     channels, size = in_channels, spec.input_size[1]
     for i, row in enumerate(spec.convs, start=1):
         features[f"conv{i}"] = nn.Conv2d(
             channels, row.out, row.kernel, row.stride, row.padding, groups=row.groups
         )
-        features[f"relu{i}"] = nn.ReLU()
+        features[f"relu{i}"] = make_activation(activation)
         size = _out_size(size, row.kernel, row.stride, row.padding, False)
         norm = LRN(5, alpha=1e-4, beta=0.75, k=2.0, groups=spec.lrn_groups) if row.lrn else None
         if norm is not None and not row.lrn_after_pool:
@@ -243,7 +256,7 @@ def build_alexnet(
     for j, hidden in enumerate(spec.hidden):
         n = first_fc + j
         classifier[f"fc{n}"] = nn.Linear(width, hidden)
-        classifier[f"relu{n}"] = nn.ReLU()
+        classifier[f"relu{n}"] = make_activation(activation)
         classifier[f"drop{n}"] = nn.Dropout(dropout)
         width = hidden
     classifier[f"fc{first_fc + len(spec.hidden)}"] = nn.Linear(width, num_classes)
@@ -460,12 +473,24 @@ for _builder in (cnn_f, cnn_m, cnn_s):
     tags=("alexnet",),
 )
 def alexnet_course(
-    *, num_classes: int = 10, in_channels: int = 3, dropout: float = 0.5
+    *,
+    num_classes: int = 10,
+    in_channels: int = 3,
+    dropout: float = 0.5,
+    widths: Sequence[int] = (48, 128, 192, 192, 128),
+    hidden: int = 512,
+    image_size: int = 32,
+    activation: str = "relu",
+    lrn: bool = True,
 ) -> nn.Module:
     """AlexNet scaled to 32×32 images: (N, 3, 32, 32) -> (N, num_classes); 1,790,154 params.
 
     The same layer pattern (5 convolutions with ReLU, LRN after the first two, three
     overlapping 3×3/2 max pools, two hidden FC layers with dropout) at course scale.
+    ``widths`` (five conv widths), ``hidden`` (the two FC widths), ``image_size`` (square input,
+    at least 15: 16 gives maps 16 -> 7 -> 3 -> 1), ``activation`` ("relu" or "tanh", for the
+    ReLU-vs-tanh experiment of notebook 6) and ``lrn=False`` (no LRN layers: on a CPU they
+    cost a third of a training step) scale it down further.
 
     What was scaled (deviations from the paper)
         * Widths 48-128-192-192-128: the maps of one of the paper's two GPUs.
@@ -474,9 +499,25 @@ def alexnet_course(
         * FC layers 1152 -> 512 -> 512 -> num_classes (not 9216 -> 4096 -> 4096 -> 1000).
         * Plus the family deviations.
     """
+    base = ALEXNET_FAMILY["alexnet_course"]
+    widths = tuple(as_int(w, "widths", minimum=1) for w in widths)
+    if len(widths) != len(base.convs):
+        raise ValueError(f"widths must give {len(base.convs)} conv widths, got {widths}")
+    hidden = as_int(hidden, "hidden", minimum=1)
+    image_size = as_int(image_size, "image_size", minimum=15)
+    spec = replace(
+        base,
+        convs=tuple(
+            replace(row, out=w, lrn=row.lrn and bool(lrn))
+            for row, w in zip(base.convs, widths, strict=True)
+        ),
+        hidden=(hidden,) * len(base.hidden),
+        input_size=(in_channels, image_size, image_size),
+    )
     return build_alexnet(
-        ALEXNET_FAMILY["alexnet_course"],
+        spec,
         num_classes=num_classes,
         in_channels=in_channels,
         dropout=dropout,
+        activation=activation,
     )

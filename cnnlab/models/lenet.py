@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -185,6 +186,47 @@ class PartialConv2d(nn.Module):
         return f"{self.in_channels}, {self.out_channels}, kernel_size={k}, connections={n}"
 
 
+def rbf_codes(num_classes: int = 10, features: int = 84, seed: int = 1998) -> torch.Tensor:
+    """Fixed ±1 target codes (num_classes, features) for :class:`EuclideanRBF`.
+
+    The paper drew each code as a 7×12 bitmap of its character (so that confusable characters
+    get similar codes); we draw them at random with a fixed seed — the paper notes random
+    codes would do for classes that are not confusable. Deterministic: same arguments, same codes.
+    """
+    num_classes = as_int(num_classes, "num_classes", minimum=1)
+    features = as_int(features, "features", minimum=1)
+    g = torch.Generator().manual_seed(as_int(seed, "seed", minimum=0))
+    return torch.randint(0, 2, (num_classes, features), generator=g).float() * 2 - 1
+
+
+class EuclideanRBF(nn.Module):
+    """LeNet-5's output layer: one Euclidean RBF unit per class, (N, F) -> (N, classes).
+
+    Unit i computes the squared distance ``y_i = sum_j (x_j - c_ij)^2`` between F6's output and
+    its fixed code ``c_i`` (a buffer: no trainable parameters). ``forward`` returns ``-y``, so the
+    nearest code gets the highest score and cross-entropy on ``-y`` is the paper's MAP criterion
+    without its constant ``j`` term.
+    """
+
+    def __init__(self, codes: torch.Tensor) -> None:
+        super().__init__()
+        if not isinstance(codes, torch.Tensor) or codes.dim() != 2:
+            raise ValueError("codes must be a 2-D tensor (num_classes, features)")
+        self.register_buffer("codes", codes.detach().clone().float())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        codes = self.codes.to(x.dtype)
+        return -((x[:, None, :] - codes[None]) ** 2).sum(-1)
+
+    def mult_adds(self, x: torch.Tensor, y: torch.Tensor) -> int:
+        """One (squared) difference per code entry and image: N × classes × features."""
+        return int(y.numel() * self.codes.shape[1])
+
+    def extra_repr(self) -> str:
+        n, f = self.codes.shape
+        return f"{f}, {n}, fixed codes"
+
+
 def _lecun_init(module: nn.Module) -> None:
     if isinstance(module, (nn.Conv2d, nn.Linear)):
         fan_in = module.weight[0].numel()
@@ -194,7 +236,7 @@ def _lecun_init(module: nn.Module) -> None:
 
 
 @register("lenet5", input_size=(1, 32, 32), scale="course", paper=LECUN1998, tags=("lenet",))
-def lenet5(*, num_classes: int = 10, in_channels: int = 1) -> nn.Module:
+def lenet5(*, num_classes: int = 10, in_channels: int = 1, output: str = "linear") -> nn.Module:
     """LeNet-5 of LeCun et al. (1998), Section II.B: (N, 1, 32, 32) -> (N, num_classes).
 
     Faithful to the paper: C1/C3/C5 convolutions, C3's partial connection table (``C3_TABLE``,
@@ -206,6 +248,9 @@ def lenet5(*, num_classes: int = 10, in_channels: int = 1) -> nn.Module:
         * The output layer is ``nn.Linear(84, num_classes)`` (850 parameters for 10 classes, so
           60,850 in all) in place of the paper's Euclidean RBF units with fixed 7×12 bitmap
           targets; train it with cross-entropy instead of the paper's MAP criterion.
+          ``output="rbf"`` gives the paper's RBF layer (:class:`EuclideanRBF`, no trainable
+          parameters, so exactly the paper's count) with random ±1 codes (:func:`rbf_codes`)
+          in place of the bitmaps.
         * ``in_channels`` other than 1 widens C1 (the paper has one grey-level input).
         * The input is 32×32 only: the paper pads 28×28 MNIST digits into a 32×32 field, and
           C5 needs S4's 5×5 maps (a 28×28 input gives 4×4 and a clear error at C5).
@@ -213,6 +258,7 @@ def lenet5(*, num_classes: int = 10, in_channels: int = 1) -> nn.Module:
     """
     num_classes = as_int(num_classes, "num_classes", minimum=1)
     in_channels = as_int(in_channels, "in_channels", minimum=1)
+    output = check_choice(output, "output", ("linear", "rbf"))
     layers: OrderedDict[str, nn.Module] = OrderedDict(
         [
             ("C1", nn.Conv2d(in_channels, 6, 5)),
@@ -232,7 +278,10 @@ def lenet5(*, num_classes: int = 10, in_channels: int = 1) -> nn.Module:
     )
     for name in ("C1", "C5", "F6"):
         _lecun_init(layers[name])
-    layers["output"] = nn.Linear(84, num_classes)
+    if output == "rbf":
+        layers["output"] = EuclideanRBF(rbf_codes(num_classes, 84))
+    else:
+        layers["output"] = nn.Linear(84, num_classes)
     return nn.Sequential(layers)
 
 
@@ -287,6 +336,66 @@ def lenet5_modern(
     )
 
 
+def partial_conv_params(table: Sequence[Sequence[int]], kernel_size: int = 5) -> int:
+    """Trainable parameters of a partially connected convolution: one k×k kernel per
+    connection in ``table`` plus one bias per output map (C3: 60 · 25 + 16 = 1,516)."""
+    k = as_int(kernel_size, "kernel_size", minimum=1)
+    return sum(len(row) for row in table) * k * k + len(table)
+
+
+@dataclass(frozen=True)
+class LayerCount:
+    """One layer as the paper counts it: ``connections`` are the inputs of every output unit,
+    bias included (the paper's "connections"); ``mult_adds`` our cost table's count."""
+
+    name: str
+    type: str
+    output_shape: tuple[int, ...]
+    params: int
+    connections: int
+    mult_adds: int
+
+
+def _inputs_per_unit(module: nn.Module) -> int:
+    """Inputs of one output unit of ``module``, its bias counted as one input."""
+    if isinstance(module, nn.Conv2d):
+        k = module.kernel_size[0] * module.kernel_size[1]
+        return module.in_channels // module.groups * k + (module.bias is not None)
+    if isinstance(module, Subsampling):
+        return module.kernel_size**2 + 1
+    if isinstance(module, nn.Linear):
+        return module.in_features + (module.bias is not None)
+    if isinstance(module, EuclideanRBF):
+        return int(module.codes.shape[1])
+    raise TypeError(f"no connection count for {type(module).__name__}")
+
+
+def layer_counts(model: nn.Module, input_size: Sequence[int] = (1, 32, 32)) -> list[LayerCount]:
+    """The trainable layers of a LeNet-5 (``lenet5``) with the paper's "connections" column.
+
+    A partially connected layer (C3) has a different fan-in per map: its connections are
+    output positions × (connected kernel weights + one bias per map). Shapes without the batch.
+    """
+    from cnnlab.cost import summary  # the cost table does the forward pass and the hooks
+
+    modules = dict(model.named_modules())
+    kinds = (nn.Conv2d, PartialConv2d, Subsampling, nn.Linear, EuclideanRBF)
+    rows = []
+    for r in summary(model, input_size).rows:
+        module = modules[r.name]
+        if not isinstance(module, kinds) or r.output_shape is None:
+            continue
+        shape = tuple(r.output_shape[1:])
+        positions = shape[1] * shape[2] if len(shape) == 3 else 1
+        if isinstance(module, PartialConv2d):
+            k2 = module.kernel_size[0] ** 2
+            connections = positions * sum(len(row) * k2 + 1 for row in module.table)
+        else:
+            connections = r.activations * _inputs_per_unit(module)
+        rows.append(LayerCount(r.name, r.type, shape, r.params, connections, r.mult_adds))
+    return rows
+
+
 def _paper_parameter_count() -> int:
     """Parameters up to F6 by the paper's arithmetic (a cross-check used in the tests)."""
     c1 = 6 * (5 * 5 + 1)
@@ -300,9 +409,14 @@ def _paper_parameter_count() -> int:
 
 __all__ = [
     "C3_TABLE",
+    "EuclideanRBF",
+    "LayerCount",
     "PartialConv2d",
     "ScaledTanh",
     "Subsampling",
+    "layer_counts",
     "lenet5",
     "lenet5_modern",
+    "partial_conv_params",
+    "rbf_codes",
 ]

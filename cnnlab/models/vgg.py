@@ -21,7 +21,7 @@ Deviations, for every model of the family
     * An adaptive average pool to 7×7 sits between the convolutions and fc6 (as torchvision):
       a no-op at 224×224 that lets the model accept other sizes. The paper instead turns the FC
       layers into convolutions for "dense" evaluation at test time: see
-      ``fully_convolutional``.
+      ``to_fully_convolutional``.
     * Initialisation as torchvision (He normal for convolutions, N(0, 0.01) for FC layers,
       zero biases); the paper trained A from N(0, 0.01) and initialised deeper nets from it.
     * ``_bn`` models add batch normalisation after every convolution (not in the paper, which
@@ -150,34 +150,64 @@ def build_vgg(
     return model
 
 
-def fully_convolutional(model: nn.Sequential) -> nn.Sequential:
-    """The same ImageNet VGG with fc6/fc7/fc8 as 7×7/1×1/1×1 convolutions (dense evaluation).
+def _last_conv_maps(features: nn.Module) -> int:
+    convs = [m for m in features.modules() if isinstance(m, nn.Conv2d)]
+    if not convs:
+        raise TypeError("model.features has no convolution: not a VGG from cnnlab.models")
+    return convs[-1].out_channels
 
-    (N, C, H, W) -> (N, num_classes, (H - 224) / 32 + 1, (W - 224) / 32 + 1) score maps; at
-    224×224 the single score vector equals ``model``'s output. Section 3.2 of the paper: the
-    whole image is evaluated at once instead of 224×224 crops. Weights are copied, not shared.
+
+def linear_as_conv(fc: nn.Linear, in_shape: tuple[int, int, int]) -> nn.Conv2d:
+    """The convolution equal to ``fc`` acting on a flattened (C, H, W) map: kernel H×W.
+
+    ``fc``: (N, C·H·W) -> (N, out); the result: (N, C, H, W) -> (N, out, 1, 1), and on a larger
+    map (N, C, H', W') -> (N, out, H' - H + 1, W' - W + 1): the FC layer slid over the map.
+    Its weight is ``fc.weight`` reshaped to (out, C, H, W) (the order ``Flatten`` uses).
+    """
+    c, h, w = (as_int(v, "in_shape", minimum=1) for v in in_shape)
+    if fc.in_features != c * h * w:
+        raise ValueError(f"the linear layer takes {fc.in_features} inputs, not C·H·W = {c}·{h}·{w}")
+    conv = nn.Conv2d(c, fc.out_features, (h, w), bias=fc.bias is not None)
+    conv = conv.to(fc.weight.device, fc.weight.dtype)
+    with torch.no_grad():
+        conv.weight.copy_(fc.weight.reshape(fc.out_features, c, h, w))
+        if fc.bias is not None:
+            conv.bias.copy_(fc.bias)
+    return conv
+
+
+def to_fully_convolutional(model: nn.Sequential) -> nn.Sequential:
+    """The same VGG with its FC layers as convolutions ("dense" evaluation, paper section 3.2).
+
+    ImageNet models: fc6 becomes a 7×7 convolution, fc7 and fc8 1×1 ones, and the adaptive
+    pool is dropped: (N, C, H, W) -> (N, classes, (H - 224) / 32 + 1, (W - 224) / 32 + 1).
+    Course models (fc6 on a 1×1 map): every FC layer becomes a 1×1 convolution:
+    (N, C, H, W) -> (N, classes, H / 32, W / 32). At the design size the single score vector
+    equals ``model``'s output exactly; weights are copied, not shared.
     """
     if not (isinstance(model, nn.Sequential) and hasattr(model, "classifier")):
-        raise TypeError("model must be an ImageNet VGG from cnnlab.models (with .classifier)")
+        raise TypeError("model must be a VGG from cnnlab.models (with .features, .classifier)")
     linears = [m for m in model.classifier if isinstance(m, nn.Linear)]
-    maps = linears[0].in_features // 49
-    if linears[0].in_features != maps * 49:
-        raise ValueError("fully_convolutional needs an ImageNet VGG (fc6 on 7×7 maps)")
+    maps = _last_conv_maps(model.features)
+    side = round((linears[0].in_features // maps) ** 0.5)
+    if maps * side * side != linears[0].in_features:
+        raise ValueError(
+            f"fc6 takes {linears[0].in_features} inputs, not {maps}·k·k for a square k×k map"
+        )
     layers: list[nn.Module] = []
     for m in model.classifier:
         if isinstance(m, nn.Linear):
-            k = 7 if m is linears[0] else 1
-            cin = m.in_features // (k * k)
-            conv = nn.Conv2d(cin, m.out_features, k).to(m.weight.device, m.weight.dtype)
-            with torch.no_grad():
-                conv.weight.copy_(m.weight.reshape(m.out_features, cin, k, k))
-                conv.bias.copy_(m.bias)
-            layers.append(conv)
+            k = side if m is linears[0] else 1
+            layers.append(linear_as_conv(m, (m.in_features // (k * k), k, k)))
         else:
             layers.append(copy.deepcopy(m))
-    return nn.Sequential(
+    dense = nn.Sequential(
         OrderedDict(features=copy.deepcopy(model.features), classifier=nn.Sequential(*layers))
     )
+    return dense.train(model.training)
+
+
+fully_convolutional = to_fully_convolutional  # the name of earlier versions
 
 
 _IMAGENET_DOC = """{title} (Simonyan & Zisserman 2015, Table 1, configuration {cfg}){bn}.
@@ -281,4 +311,11 @@ for _name in ("vgg11", "vgg13", "vgg16", "vgg19"):
     for _bn in (False, True):
         _make(f"{_name}{'_bn' if _bn else ''}_course", _NAMES[_name], _bn, "course")
 
-__all__ = ["VGG_CFGS", "build_vgg", "fully_convolutional", "make_vgg_features"]
+__all__ = [
+    "VGG_CFGS",
+    "build_vgg",
+    "fully_convolutional",
+    "linear_as_conv",
+    "make_vgg_features",
+    "to_fully_convolutional",
+]

@@ -1,4 +1,5 @@
-"""Notebook widgets: the correlation stepper, conv-arithmetic, pooling and feature explorers.
+"""Notebook widgets, one module each: Part I's correlation stepper, conv-arithmetic, pooling and
+feature explorers; Part II's LeNet C3 table, augmentation, VGG configuration and mlpconv explorers.
 
 Each widget has a pure state function (testable without a browser) and a drawing function that
 returns a static matplotlib figure (for handouts), beside the ``ipywidgets`` container itself,
@@ -14,6 +15,13 @@ from cnnlab.widgets.arithmetic import (
     arithmetic_state,
     draw_arithmetic,
 )
+from cnnlab.widgets.augmentation import (
+    AugmentationExplorer,
+    AugmentationState,
+    augmentation_explorer,
+    augmentation_state,
+    draw_augmentation,
+)
 from cnnlab.widgets.correlation import (
     CorrelationStepper,
     StepState,
@@ -28,6 +36,14 @@ from cnnlab.widgets.features import (
     feature_explorer,
     feature_state,
 )
+from cnnlab.widgets.lenet_c3 import C3Explorer, C3State, c3_explorer, c3_state, draw_c3_table
+from cnnlab.widgets.mlpconv import (
+    MlpconvExplorer,
+    MlpconvState,
+    draw_mlpconv,
+    mlpconv_explorer,
+    mlpconv_state,
+)
 from cnnlab.widgets.pooling import (
     PoolingExplorer,
     PoolingState,
@@ -36,6 +52,7 @@ from cnnlab.widgets.pooling import (
     pooling_explorer,
     pooling_state,
 )
+from cnnlab.widgets.vgg_picker import draw_vgg, vgg_picker, vgg_state
 
 __all__ = [
     "ArithmeticExplorer",
@@ -59,4 +76,22 @@ __all__ = [
     "draw_pooling",
     "pooling_explorer",
     "pooling_state",
+    "AugmentationExplorer",
+    "AugmentationState",
+    "augmentation_explorer",
+    "augmentation_state",
+    "draw_augmentation",
+    "C3Explorer",
+    "C3State",
+    "c3_explorer",
+    "c3_state",
+    "draw_c3_table",
+    "MlpconvExplorer",
+    "MlpconvState",
+    "draw_mlpconv",
+    "mlpconv_explorer",
+    "mlpconv_state",
+    "draw_vgg",
+    "vgg_picker",
+    "vgg_state",
 ]
