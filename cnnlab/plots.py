@@ -574,7 +574,7 @@ def plot_cost_breakdown(
     if not rows:
         raise ValueError(f"the summary has no layers of types {tuple(types)} to draw")
     _check_fig(fig)
-    out = fig or Figure(figsize=(max(5.0, 0.32 * len(rows) + 2.0), 3.6), layout="constrained")
+    out = fig or Figure(figsize=(max(7.5, 0.32 * len(rows) + 2.5), 3.6), layout="constrained")
     axes = out.subplots(1, 2)
     names = [r.name.split(".")[-1] if len(r.name) > 14 else r.name for r in rows]
     colours = [f"C{list(types).index(r.type)}" for r in rows]

@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "train": "train a registered model on a dataset",
     "bench": "benchmark our training loop against a DataLoader loop",
     "models": "list the model zoo or print one model's cost table",
+    "doctor": "check this machine for the course and say what to do about what is missing",
 }
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_ENVIRONMENT, EXIT_DIVERGED = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
