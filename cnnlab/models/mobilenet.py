@@ -62,6 +62,41 @@ MOBILENET_V1: tuple[tuple[int, int], ...] = (
     (1024, 1),
 )
 STEM_CHANNELS = 32
+# Our course-scale body (not in the paper): the first five separable layers of Table 1, for
+# 16×16 or 32×32 inputs with a stride-1 stem (topic 13 trains it on the shapes images).
+MOBILENET_COURSE: tuple[tuple[int, int], ...] = MOBILENET_V1[:5]
+
+
+def standard_mult_adds(k: int, m: int, n: int, f: int) -> int:
+    """Multiply-adds of a standard k×k convolution, M -> N maps, on an F×F output:
+    ``k²·M·N·F²`` (Howard et al. Eq. 2)."""
+    return k * k * m * n * f * f
+
+
+def separable_mult_adds(k: int, m: int, n: int, f: int) -> int:
+    """Multiply-adds of a depthwise separable convolution on an F×F output: depthwise
+    ``k²·M·F²`` plus pointwise ``M·N·F²`` (Howard et al. Eq. 4)."""
+    return k * k * m * f * f + m * n * f * f
+
+
+def separable_conv(in_ch: int, out_ch: int, k: int = 3, stride: int = 1) -> nn.Sequential:
+    """The separable layer as one flat ``nn.Sequential`` (the paper's Figure 3, right):
+    depthwise k×k conv (groups=in_ch, padding k//2, no bias), BN, ReLU, pointwise 1×1 conv (no
+    bias), BN, ReLU. ``(N, in_ch, H, W) -> (N, out_ch, H/stride, W/stride)``; the same layers
+    as :class:`DepthwiseSeparableConv`, numbered 0–5 (the reference of topic 13's exercise).
+    """
+    cin = as_int(in_ch, "in_ch", minimum=1)
+    cout = as_int(out_ch, "out_ch", minimum=1)
+    k = as_int(k, "k", minimum=1)
+    s = as_int(stride, "stride", minimum=1)
+    return nn.Sequential(
+        nn.Conv2d(cin, cin, k, s, padding=k // 2, groups=cin, bias=False),
+        nn.BatchNorm2d(cin),
+        nn.ReLU(),
+        nn.Conv2d(cin, cout, 1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(),
+    )
 
 
 def separable_cost_ratio(n_out: int, k: int | tuple[int, int]) -> float:

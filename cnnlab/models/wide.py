@@ -25,9 +25,16 @@ Deviations (besides those listed in :mod:`cnnlab.models.resnet`)
       layout, so weights saved from a torchvision-style ResNeXt-101 32×4d load.
     * ``resnext29_4x16d`` is our own small course configuration (not in the paper), for quick
       training; its count (3,172,426) is pinned by our tests.
+
+The three equivalent forms of the ResNeXt block (Xie et al. Fig. 3) are functions of the same
+weights: :func:`resnext_aggregated` (a), :func:`resnext_concatenated` (b), :func:`resnext_grouped`
+(c, the grouped convolution every model here uses).
 """
 
 from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
 
 from cnnlab._validate import as_int
 from cnnlab.models.registry import register
@@ -225,3 +232,69 @@ def resnext29_16x64d(*, num_classes: int = 10, in_channels: int = 3) -> ResNet:
 def resnext29_4x16d(*, num_classes: int = 10, in_channels: int = 3) -> ResNet:
     """ResNeXt-29 (4×16d): our small course configuration (3,172,426 parameters)."""
     return resnext_cifar(29, 4, 16, num_classes=num_classes, in_channels=in_channels)
+
+
+# ------------------------------------------------------- ResNeXt: three forms of one block
+def _check_weights(
+    x: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor, w3: torch.Tensor, groups: int
+) -> int:
+    """The width ``d`` of one path; a clear error if the weights do not fit together."""
+    groups = as_int(groups, "groups", minimum=1)
+    inner = w1.shape[0]
+    if inner % groups or w2.shape[:2] != (inner, inner // groups) or w3.shape[1] != inner:
+        raise ValueError(
+            f"weights do not form a ResNeXt block with {groups} groups: w1 {tuple(w1.shape)}, "
+            f"w2 {tuple(w2.shape)}, w3 {tuple(w3.shape)} (expected (G·d, C_in, 1, 1), "
+            "(G·d, d, 3, 3), (C_out, G·d, 1, 1))"
+        )
+    if x.dim() != 4 or x.shape[1] != w1.shape[1]:
+        raise ValueError(f"x must be (N, {w1.shape[1]}, H, W), got {tuple(x.shape)}")
+    return inner // groups
+
+
+def resnext_grouped(
+    x: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor, w3: torch.Tensor, groups: int
+) -> torch.Tensor:
+    """Form (c) of Xie et al. Fig. 3: 1×1, ReLU, grouped 3×3, ReLU, 1×1 (no BN, no shortcut).
+
+    ``x`` (N, C_in, H, W); ``w1`` (G·d, C_in, 1, 1); ``w2`` (G·d, d, 3, 3); ``w3``
+    (C_out, G·d, 1, 1) -> (N, C_out, H, W). What ``Bottleneck`` computes with ``groups=G``.
+    """
+    _check_weights(x, w1, w2, w3, groups)
+    h = torch.relu(F.conv2d(x, w1))
+    h = torch.relu(F.conv2d(h, w2, padding=1, groups=groups))
+    return F.conv2d(h, w3)
+
+
+def resnext_concatenated(
+    x: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor, w3: torch.Tensor, groups: int
+) -> torch.Tensor:
+    """Form (b): G paths of 1×1 and 3×3 (width d each), concatenated, then one 1×1.
+
+    Same shapes as :func:`resnext_grouped`; path ``g`` owns channels ``g·d … (g+1)·d − 1``.
+    """
+    d = _check_weights(x, w1, w2, w3, groups)
+    paths = []
+    for g in range(groups):
+        rows = slice(g * d, (g + 1) * d)
+        h = torch.relu(F.conv2d(x, w1[rows]))
+        paths.append(torch.relu(F.conv2d(h, w2[rows], padding=1)))
+    return F.conv2d(torch.cat(paths, dim=1), w3)
+
+
+def resnext_aggregated(
+    x: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor, w3: torch.Tensor, groups: int
+) -> torch.Tensor:
+    """Form (a): G complete paths 1×1 -> 3×3 -> 1×1 (C_out), their outputs *summed*.
+
+    Same shapes as :func:`resnext_grouped`. The last 1×1 of path ``g`` is the slice of ``w3``
+    that reads that path's d channels: summing the paths is one 1×1 on their concatenation.
+    """
+    d = _check_weights(x, w1, w2, w3, groups)
+    total = torch.zeros(())
+    for g in range(groups):
+        rows = slice(g * d, (g + 1) * d)
+        h = torch.relu(F.conv2d(x, w1[rows]))
+        h = torch.relu(F.conv2d(h, w2[rows], padding=1))
+        total = total + F.conv2d(h, w3[:, rows])
+    return total

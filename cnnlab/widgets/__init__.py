@@ -1,5 +1,6 @@
 """Notebook widgets, one module each: Part I's correlation stepper, conv-arithmetic, pooling and
-feature explorers; Part II's LeNet C3 table, augmentation, VGG configuration and mlpconv explorers.
+feature explorers; Part II's LeNet C3 table, augmentation, VGG configuration, mlpconv,
+inception-module designer, DenseNet and MobileNet explorers.
 
 Each widget has a pure state function (testable without a browser) and a drawing function that
 returns a static matplotlib figure (for handouts), beside the ``ipywidgets`` container itself,
@@ -29,12 +30,26 @@ from cnnlab.widgets.correlation import (
     correlation_stepper,
     draw_correlation_step,
 )
+from cnnlab.widgets.densenet_explorer import (
+    DenseNetExplorer,
+    DenseNetState,
+    densenet_explorer,
+    densenet_state,
+    draw_densenet,
+)
 from cnnlab.widgets.features import (
     FeatureExplorer,
     FeatureState,
     draw_features,
     feature_explorer,
     feature_state,
+)
+from cnnlab.widgets.inception_designer import (
+    InceptionDesigner,
+    InceptionState,
+    draw_inception,
+    inception_designer,
+    inception_state,
 )
 from cnnlab.widgets.lenet_c3 import C3Explorer, C3State, c3_explorer, c3_state, draw_c3_table
 from cnnlab.widgets.mlpconv import (
@@ -43,6 +58,13 @@ from cnnlab.widgets.mlpconv import (
     draw_mlpconv,
     mlpconv_explorer,
     mlpconv_state,
+)
+from cnnlab.widgets.mobilenet_explorer import (
+    MobileNetExplorer,
+    MobileNetState,
+    draw_mobilenet,
+    mobilenet_explorer,
+    mobilenet_state,
 )
 from cnnlab.widgets.pooling import (
     PoolingExplorer,
@@ -94,4 +116,19 @@ __all__ = [
     "draw_vgg",
     "vgg_picker",
     "vgg_state",
+    "DenseNetExplorer",
+    "DenseNetState",
+    "densenet_explorer",
+    "densenet_state",
+    "draw_densenet",
+    "InceptionDesigner",
+    "InceptionState",
+    "draw_inception",
+    "inception_designer",
+    "inception_state",
+    "MobileNetExplorer",
+    "MobileNetState",
+    "draw_mobilenet",
+    "mobilenet_explorer",
+    "mobilenet_state",
 ]
