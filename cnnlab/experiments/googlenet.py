@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnlab.experiments.common import fit_profile
 from cnnlab.experiments.registry import Experiment
 
 TOPIC = 9
@@ -102,7 +103,6 @@ def build(config: str, sizes: dict[str, Any]) -> nn.Module:
 def _run(config: str, seed: int, profile: str) -> dict[str, float | list[float]]:
     from cnnlab.course.manifest import get_topic
     from cnnlab.data import load_dataset
-    from cnnlab.train import fit, pick_device
 
     sizes = get_topic(TOPIC).profile_sizes(profile)
     size = sizes["image_size"]
@@ -110,19 +110,7 @@ def _run(config: str, seed: int, profile: str) -> dict[str, float | list[float]]
     val = load_dataset("shapes", "val", size=size, seed=seed)
     torch.manual_seed(seed)
     model = build(config, sizes)
-    history = fit(
-        model,
-        train,
-        val,
-        epochs=sizes["epochs"],
-        batch_size=sizes["batch_size"],
-        lr=sizes["lr"],
-        optimizer="adam",
-        schedule="cosine",
-        seed=seed,
-        device=pick_device(),
-        progress=False,
-    )
+    history = fit_profile(model, train, val, sizes, seed)
     return {
         "val_acc": history.val_acc[-1],
         "train_acc": history.train_acc[-1],

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import torch
 
+from cnnlab.experiments.common import fit_profile
 from cnnlab.experiments.registry import Experiment
 
 TOPIC = 13
@@ -27,7 +28,6 @@ def _run(config: str, seed: int, profile: str) -> dict[str, float | list[float]]
     from cnnlab.course.manifest import get_topic
     from cnnlab.data import load_dataset
     from cnnlab.models.mobilenet import MOBILENET_COURSE, build_mobilenet
-    from cnnlab.train import fit, pick_device
 
     sizes = get_topic(TOPIC).profile_sizes(profile)
     size = sizes["image_size"]
@@ -35,19 +35,7 @@ def _run(config: str, seed: int, profile: str) -> dict[str, float | list[float]]
     val = load_dataset("shapes", "val", size=size, seed=seed)
     torch.manual_seed(seed)
     model = build_mobilenet(MOBILENET_COURSE, alpha=alpha_of(config), stem_stride=1, num_classes=10)
-    history = fit(
-        model,
-        train,
-        val,
-        epochs=sizes["epochs"],
-        batch_size=sizes["batch_size"],
-        lr=sizes["lr"],
-        optimizer="adam",
-        schedule="cosine",
-        seed=seed,
-        device=pick_device(),
-        progress=False,
-    )
+    history = fit_profile(model, train, val, sizes, seed)
     return {
         "val_acc": history.val_acc[-1],
         "train_acc": history.train_acc[-1],

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import torch
 
+from cnnlab.experiments.common import fit_profile
 from cnnlab.experiments.registry import Experiment
 
 TOPIC = 8
@@ -21,7 +22,6 @@ def _run(config: str, seed: int, profile: str) -> dict[str, float | list[float]]
     from cnnlab.course.manifest import get_topic
     from cnnlab.data import load_dataset
     from cnnlab.models import create_model
-    from cnnlab.train import fit, pick_device
 
     sizes = get_topic(TOPIC).profile_sizes(profile)
     size = sizes["image_size"]
@@ -29,19 +29,7 @@ def _run(config: str, seed: int, profile: str) -> dict[str, float | list[float]]
     val = load_dataset("shapes", "val", size=size, seed=seed)
     torch.manual_seed(seed)
     model = create_model("nin_small", head=config, channels=sizes["channels"], image_size=size)
-    history = fit(
-        model,
-        train,
-        val,
-        epochs=sizes["epochs"],
-        batch_size=sizes["batch_size"],
-        lr=sizes["lr"],
-        optimizer="adam",
-        schedule="cosine",
-        seed=seed,
-        device=pick_device(),
-        progress=False,
-    )
+    history = fit_profile(model, train, val, sizes, seed)
     train_acc, val_acc = history.train_acc[-1], history.val_acc[-1]
     return {
         "val_acc": val_acc,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from cnnlab.experiments.common import fit_profile
 from cnnlab.experiments.registry import Experiment
 
 TOPIC = 12
@@ -69,7 +70,6 @@ def _run(config: str, seed: int, profile: str) -> dict[str, float | list[float]]
     from cnnlab.cost import summary
     from cnnlab.course.manifest import get_topic
     from cnnlab.data import load_dataset
-    from cnnlab.train import fit, pick_device
 
     sizes = get_topic(TOPIC).profile_sizes(profile)
     size = sizes["image_size"]
@@ -79,19 +79,7 @@ def _run(config: str, seed: int, profile: str) -> dict[str, float | list[float]]
     torch.manual_seed(seed)
     model = family_model(config, in_channels=channels)
     cost = summary(model, (channels, size, size)).totals
-    history = fit(
-        model,
-        train,
-        val,
-        epochs=sizes["epochs"],
-        batch_size=sizes["batch_size"],
-        lr=sizes["lr"],
-        optimizer="adam",
-        schedule="cosine",
-        seed=seed,
-        device=pick_device(),
-        progress=False,
-    )
+    history = fit_profile(model, train, val, sizes, seed)
     return {
         "val_acc": history.val_acc[-1],
         "train_acc": history.train_acc[-1],

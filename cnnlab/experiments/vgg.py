@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from cnnlab.experiments.common import fit_profile
 from cnnlab.experiments.registry import Experiment
 
 TOPIC = 7
@@ -40,26 +41,14 @@ def _run(config: str, seed: int, profile: str) -> dict[str, float | list[float]]
     from cnnlab.data import load_dataset
     from cnnlab.models.vgg import to_fully_convolutional
     from cnnlab.scales import ScaleJitter, scale_accuracies
-    from cnnlab.train import fit, pick_device
 
     sizes = get_topic(TOPIC).profile_sizes(profile)
     train = load_dataset("shapes", "train", n=sizes["n_train"], seed=seed)
     val = load_dataset("shapes", "val", seed=seed)
     jitter = config.endswith("+jitter")
     model = course_vgg(config.removesuffix("+jitter"), sizes["width_mult"], seed)
-    history = fit(
-        model,
-        train,
-        val,
-        epochs=sizes["epochs"],
-        batch_size=sizes["batch_size"],
-        lr=sizes["lr"],
-        optimizer="adam",
-        schedule="cosine",
-        seed=seed,
-        device=pick_device(),
-        progress=False,
-        augment=(ScaleJitter(*JITTER),) if jitter else (),
+    history = fit_profile(
+        model, train, val, sizes, seed, augment=(ScaleJitter(*JITTER),) if jitter else ()
     )
     dense = to_fully_convolutional(model.cpu())
     scales = scale_accuracies(dense, val.images, val.labels, sizes["test_sides"])
