@@ -48,13 +48,14 @@ def run(args: argparse.Namespace) -> int:
     if args.name is None:
         header = f"{'model':<24} {'scale':<8} {'input':<12} {'params':>14} {'mult-adds':>16}"
         print(header)
-        print("-" * len(header))
+        print("-" * len(header), flush=True)
         for n in list_models(scale=args.scale):
             info = model_info(n)
             s = summary(_build_meta(n, **options), info.input_size)
             print(
                 f"{n:<24} {info.scale:<8} {format_shape(info.input_size):<12} "
-                f"{s.totals.params:>14,} {s.totals.mult_adds:>16,}"
+                f"{s.totals.params:>14,} {s.totals.mult_adds:>16,}",
+                flush=True,  # a row as soon as it is computed, even into a pipe
             )
         return 0
     info = model_info(args.name)
