@@ -514,8 +514,12 @@ def plot_band(
     stored for this profile yet) draws the fresh runs alone and says so in the title.
     """
     if band is None:
+        if not fresh:
+            raise ValueError("no stored band and no fresh run: nothing to plot")
         band = {"results": {}, "seeds": []}
         title = f"{title or metric}: no stored band for this profile"
+    if not isinstance(band, Mapping):
+        raise TypeError(f"band must be a band file (see load_band), got {type(band).__name__}")
     results = band.get("results")
     if not isinstance(results, Mapping):
         raise TypeError("band must be a band file (a dict with 'results'), see load_band")
@@ -570,7 +574,11 @@ def plot_cost_breakdown(
     or few parameters). Each panel's title gives the share of the largest layer type, e.g. how
     FC-heavy AlexNet's parameters are against how conv-heavy its multiply-adds are.
     """
-    rows = [r for r in getattr(summary, "rows", []) if r.type in types]
+    from cnnlab.cost import Summary
+
+    if not isinstance(summary, Summary):
+        raise TypeError(f"summary must be a cnnlab.cost.Summary, got {type(summary).__name__}")
+    rows = [r for r in summary.rows if r.type in types]
     if not rows:
         raise ValueError(f"the summary has no layers of types {tuple(types)} to draw")
     _check_fig(fig)

@@ -44,7 +44,8 @@ def test_every_command_has_help(name: str, capsys: pytest.CaptureFixture) -> Non
         (["train", "--model", "nope", "--out", "x"], "unknown model 'nope'"),
         (["bench", "--models", "nope"], "unknown model 'nope'"),
         (["experiment", "run", "nope"], "unknown experiment 'nope'"),
-        (["experiment", "run", "filter_visualisation", "--seeds", "0"], "seeds must be at least"),
+        (["experiment", "run", "filter_visualisation", "--seeds", "0"], "seeds must be between 1"),
+        (["experiment", "run", "filter_visualisation", "--seeds", "99999"], "and 1000, got 99999"),
         (["experiment", "run", "filter_visualisation", "--config", "x"], "has no config 'x'"),
     ],
 )

@@ -83,7 +83,10 @@ def test_argparse_errors_exit_2_in_one_line(
         (["exercises", "--solutions", "nowhere"], "solutions folder nowhere does not exist"),
         (["experiment", "run", "nope"], "unknown experiment 'nope'; experiments: "),
         (["experiment", "run", "filter_visualisation", "--config", "x"], "has no config 'x'"),
-        (["experiment", "run", "filter_visualisation", "--seeds", "0"], "seeds must be at least 1"),
+        (
+            ["experiment", "run", "filter_visualisation", "--seeds", "0"],
+            "seeds must be between 1 and 1000",
+        ),
         (["experiment", "run", "filter_visualisation", "--threads", "0"], "threads must be an "),
         (["experiment", "show", "nope"], "unknown experiment 'nope'"),
         (["bench", "--steps", "0"], "steps must be an integer >= 1, got 0"),

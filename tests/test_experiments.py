@@ -142,3 +142,17 @@ def test_cli_show_json_is_the_stored_file(capsys: pytest.CaptureFixture) -> None
     assert name in capsys.readouterr().out
     assert main(["experiment", "show", "nope"]) == 2
     assert "unknown experiment 'nope'" in capsys.readouterr().err
+
+
+def test_check_band_with_no_metric_and_plot_band_with_nothing_are_errors(toy: Path) -> None:
+    from cnnlab.plots import plot_band, plot_cost_breakdown
+
+    run_experiment("toy", seeds=2, log=lambda line: None)
+    with pytest.raises(ValueError, match="at least one metric"):
+        check_band("toy", "a", {})
+    with pytest.raises(ValueError, match="nothing to plot"):
+        plot_band(None, "curve")
+    with pytest.raises(TypeError, match="band must be a band file"):
+        plot_band("toy", "curve")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="cnnlab.cost.Summary"):
+        plot_cost_breakdown("toy")

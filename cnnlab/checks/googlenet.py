@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.modules.utils import _pair
 
 from cnnlab.checks._core import (
     CheckFailed,
@@ -122,7 +123,11 @@ def _structure(fn: Callable[..., Any], kwargs: Mapping[str, int]) -> None:
             )
         if i == 3:
             p = pools[0]
-            if (p.kernel_size, p.stride, p.padding) not in ((3, 1, 1), ((3, 3), (1, 1), (1, 1))):
+            if tuple(_pair(v) for v in (p.kernel_size, p.stride, p.padding)) != (
+                (3, 3),
+                (1, 1),
+                (1, 1),
+            ):
                 fail(
                     f"branch 4's pool is MaxPool2d(kernel_size={p.kernel_size}, stride={p.stride},"
                     f" padding={p.padding}); use 3×3, stride 1, padding 1: the map keeps its size"

@@ -47,6 +47,8 @@ _SUBSAMPLING_FORBIDDEN = (
     "torch.nn.functional.avg_pool2d",
     "torch.nn.AvgPool2d.forward",
     "torch.nn.functional.lp_pool2d",
+    "torch.nn.functional.adaptive_avg_pool2d",
+    "torch.nn.AdaptiveAvgPool2d.forward",
 )
 _SUM_BLOCKS = "sum each k×k block yourself: x.reshape(N, C, H // k, k, W // k, k).sum(dim=(3, 5))"
 

@@ -120,6 +120,11 @@ def _structure_problem(got: nn.Module, cfg: Sequence[int | str], in_channels: in
             return f"convolution {i + 1} has no bias; VGG's convolutions have one (bias=True)"
         expected_in = int(maps)
     for i, pool in enumerate(pools):
+        if pool.ceil_mode or _pair(pool.padding) != (0, 0):
+            return (
+                f"max pool {i + 1} has ceil_mode={pool.ceil_mode}, padding={pool.padding}; "
+                "expected nn.MaxPool2d(2, 2): on an odd side it must round down (7 -> 3)"
+            )
         if _pair(pool.kernel_size) != (2, 2) or _pair(pool.stride) != (2, 2):
             return (
                 f"max pool {i + 1} has kernel_size={pool.kernel_size}, stride={pool.stride}; "
@@ -194,19 +199,22 @@ def vgg_features(fn: Callable[..., Any]) -> None:
                 a.weight.copy_(b.weight)
                 a.bias.copy_(b.bias)
         x = randreal(g, 2, in_channels, side, side)
-        model.eval()
-        with torch.no_grad():
-            out = call_student(name, model, (x,), f"the module from {call}, run on x")
-            expected = ref(x)
-        if not isinstance(out, torch.Tensor):
-            fail(f"the module from {call} returned a {type(out).__name__}, not a tensor")
-        compare(
-            name,
-            out,
-            expected,
-            f"the module from {call} with the reference's weights, on x of shape {tuple(x.shape)}",
-            scale=expected.abs().max(),
-        )
+        # VGG's features behave the same in both modes: an extra dropout or batch norm does not
+        for mode in ("train", "eval"):
+            model.train(mode == "train")
+            with torch.no_grad():
+                out = call_student(name, model, (x,), f"the module from {call}, run on x")
+                expected = ref(x)
+            if not isinstance(out, torch.Tensor):
+                fail(f"the module from {call} returned a {type(out).__name__}, not a tensor")
+            compare(
+                name,
+                out,
+                expected,
+                f"the module from {call} in {mode} mode with the reference's weights, on x of "
+                f"shape {tuple(x.shape)} (only Conv2d, ReLU and MaxPool2d belong in it)",
+                scale=expected.abs().max(),
+            )
     ok(
         f"vgg_features: {len(cases)} configurations (the worked example first) have the right "
         "layers, shapes and outputs"

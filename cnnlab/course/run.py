@@ -295,10 +295,15 @@ def ensure_assets(dest: Path, timeout: int = 300) -> dict[str, str] | None:
                 return None
             tarball = Path(tmp) / out.stdout.strip().splitlines()[-1]
             target = dest / key
-            shutil.rmtree(target, ignore_errors=True)
+            # Unpack beside the target, then swap it in: an interrupted copy never leaves a
+            # half-filled folder that the "already there" test above would take as complete.
+            partial = dest / f".{key}.partial"
+            shutil.rmtree(partial, ignore_errors=True)
             with tarfile.open(tarball) as tar:
                 tar.extractall(Path(tmp) / key, filter="data")
-            shutil.move(str(Path(tmp) / key / "package"), target)
+            shutil.move(str(Path(tmp) / key / "package"), partial)
+            shutil.rmtree(target, ignore_errors=True)
+            os.replace(partial, target)
     return urls
 
 

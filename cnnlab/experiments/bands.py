@@ -167,6 +167,8 @@ def check_band(
             f"values must be a dict {{metric: value}}, e.g. {{'val_acc': 0.91}}, got "
             f"{type(values).__name__}"
         )
+    if not values:
+        raise ValueError(f"check_band({name!r}, {config!r}) needs at least one metric to check")
     try:
         data = load_band(name, profile, folder)
     except BandMissingError as exc:

@@ -21,6 +21,8 @@ from cnnlab.experiments.registry import check_metrics, get_experiment
 from cnnlab.profiles import check_profile
 from cnnlab.session import seed_everything
 
+MAX_SEEDS = 1000  # a band of more seeds than this is a typo, not a plan (each seed trains)
+
 
 def environment(threads: int) -> dict[str, Any]:
     """Versions, device and threads: what a band was measured with."""
@@ -73,8 +75,8 @@ def run_experiment(
     experiment = get_experiment(name)
     profile = check_profile(profile)
     count = experiment.seeds if seeds is None else as_int(seeds, "seeds")
-    if count < 1:
-        raise ValueError(f"seeds must be at least 1, got {count}")
+    if not 1 <= count <= MAX_SEEDS:
+        raise ValueError(f"seeds must be between 1 and {MAX_SEEDS}, got {count}")
     threads = as_int(threads, "threads", minimum=1)
     if isinstance(configs, str):
         configs = [configs]  # one config, not its letters

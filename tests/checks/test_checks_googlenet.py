@@ -189,3 +189,23 @@ def test_conv_mult_adds_rejects_a_non_integer_and_the_library() -> None:
         return conv_mult_adds(size, in_channels, out_channels, kernel, reduce)
 
     assert "Conv2d" in failure(checks.conv_mult_adds, by_layer)
+
+
+def test_pool_written_with_mixed_int_and_tuple_arguments_passes(capsys) -> None:  # noqa: ANN001
+    from torch import nn
+
+    from cnnlab import checks
+
+    def branches(in_channels, c1, c3r, c3, c5r, c5, proj):  # noqa: ANN001, ANN202
+        def cv(a: int, b: int, k: int) -> list[nn.Module]:
+            return [nn.Conv2d(a, b, k, padding=k // 2), nn.ReLU()]
+
+        return [
+            nn.Sequential(*cv(in_channels, c1, 1)),
+            nn.Sequential(*cv(in_channels, c3r, 1), *cv(c3r, c3, 3)),
+            nn.Sequential(*cv(in_channels, c5r, 1), *cv(c5r, c5, 5)),
+            nn.Sequential(nn.MaxPool2d(3, (1, 1), 1), *cv(in_channels, proj, 1)),
+        ]
+
+    checks.inception_branches(branches)
+    assert capsys.readouterr().out.startswith("✔")

@@ -235,3 +235,27 @@ def test_lenet_subsampling_wrong_types_and_shapes() -> None:
     assert "parameter 'weight' has shape (1,), expected" in scalar
     plain = sub_failure(PlainTensors)
     assert "missing parameter 'weight'" in plain and "nn.Parameter" in plain
+
+
+def test_adaptive_average_pooling_is_the_forbidden_call_too() -> None:
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    from cnnlab import checks
+    from cnnlab.checks import CheckFailed
+
+    class Sub(nn.Module):
+        def __init__(self, channels: int, kernel_size: int = 2) -> None:
+            super().__init__()
+            self.k = kernel_size
+            self.weight = nn.Parameter(torch.ones(channels))
+            self.bias = nn.Parameter(torch.zeros(channels))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            k = self.k
+            pooled = F.adaptive_avg_pool2d(x, (x.shape[2] // k, x.shape[3] // k)) * k * k
+            return pooled * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+
+    with pytest.raises(CheckFailed, match="adaptive_avg_pool2d"):
+        checks.lenet_subsampling(Sub)

@@ -234,3 +234,38 @@ def test_linear_forbids_the_package_function() -> None:
 
 def test_no_numpy_leak() -> None:
     assert np is not None  # numpy answers are covered above; keep the import honest
+
+
+def test_extra_train_mode_layers_and_ceil_mode_are_caught() -> None:
+    """Answers that match only in eval mode, or only on even map sides, are wrong."""
+    from torch import nn
+
+    from cnnlab import checks
+    from cnnlab.checks import CheckFailed
+
+    def with_dropout(cfg: list, in_channels: int) -> nn.Sequential:
+        layers: list[nn.Module] = []
+        c = in_channels
+        for item in cfg:
+            if item == "M":
+                layers.append(nn.MaxPool2d(2, 2))
+            else:
+                layers += [nn.Conv2d(c, item, 3, padding=1), nn.ReLU(), nn.Dropout(0.5)]
+                c = item
+        return nn.Sequential(*layers)
+
+    def ceil_pools(cfg: list, in_channels: int) -> nn.Sequential:
+        layers: list[nn.Module] = []
+        c = in_channels
+        for item in cfg:
+            if item == "M":
+                layers.append(nn.MaxPool2d(2, 2, ceil_mode=True))
+            else:
+                layers += [nn.Conv2d(c, item, 3, padding=1), nn.ReLU()]
+                c = item
+        return nn.Sequential(*layers)
+
+    with pytest.raises(CheckFailed, match="train mode"):
+        checks.vgg_features(with_dropout)
+    with pytest.raises(CheckFailed, match="ceil_mode=True"):
+        checks.vgg_features(ceil_pools)
