@@ -25,6 +25,8 @@ __all__ = [
     "gaussian_kernel",
     "get_kernel",
     "learn_kernel",
+    "shift_image",
+    "shift_equivariance_error",
     "sobel_magnitude",
     "step_edge_example",
 ]
@@ -253,3 +255,46 @@ def learn_kernel(
         with torch.no_grad():
             kernel -= lr * grad
     return kernel.detach()[0, 0], losses
+
+
+def shift_image(image: torch.Tensor | np.ndarray, dy: int, dx: int) -> torch.Tensor:
+    """``image`` (H×W or C×H×W) moved ``dy`` rows down and ``dx`` columns right, zero-filled.
+
+    Unlike ``torch.roll`` nothing wraps around: what leaves one edge is lost and the other edge
+    fills with zeros, as when an object moves within a camera's frame.
+    """
+    image = _as_image(image)
+    dy, dx = as_int(dy, "dy"), as_int(dx, "dx")
+    h, w = image.shape[-2:]
+    out = torch.zeros_like(image)
+    if abs(dy) < h and abs(dx) < w:
+        out[..., max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = image[
+            ..., max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)
+        ]
+    return out
+
+
+def shift_equivariance_error(
+    image: torch.Tensor | np.ndarray, kernel: torch.Tensor | np.ndarray | str, dy: int, dx: int
+) -> float:
+    """Largest difference between "shift, then filter" and "filter, then shift", away from borders.
+
+    Cross-correlation uses the same kernel at every position (weight sharing), so shifting the
+    input by ``(dy, dx)`` shifts the ``"same"``-padded output map by exactly ``(dy, dx)``: the
+    result is 0 up to rounding. Only a band of ``|dy| + kh`` rows and ``|dx| + kw`` columns at the
+    edges is left out, where pixels enter or leave the frame and the zero padding differs.
+    """
+    image = _as_image(image)
+    kh, kw = _as_kernel(kernel, image.dtype, image.device).shape
+    dy, dx = as_int(dy, "dy"), as_int(dx, "dx")
+    h, w = image.shape[-2:]
+    my, mx = abs(dy) + kh, abs(dx) + kw
+    if 2 * my >= h or 2 * mx >= w:
+        raise ValueError(
+            f"a shift of ({dy}, {dx}) with a {kh}×{kw} kernel leaves no interior in a {h}×{w} "
+            "image; use a larger image or a smaller shift"
+        )
+    first_shift = apply_filter(shift_image(image, dy, dx), kernel)
+    first_filter = shift_image(apply_filter(image, kernel), dy, dx)
+    diff = (first_shift - first_filter)[..., my : h - my, mx : w - mx]
+    return float(diff.abs().max())

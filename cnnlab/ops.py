@@ -40,6 +40,7 @@ from cnnlab._validate import as_int, as_pair, check_choice, check_tensor
 from cnnlab.shapes import _check_pool_padding, _pool_size_unchecked
 
 __all__ = [
+    "BatchNorm2d",
     "avg_pool2d",
     "conv2d",
     "convolve2d",
@@ -489,3 +490,151 @@ def global_avg_pool2d(x: torch.Tensor) -> torch.Tensor:
     if x.dtype in _REDUCED:  # sum float16 in float32, round once at the end
         return x.float().mean(dim=(-2, -1), keepdim=True).to(x.dtype)
     return x.mean(dim=(-2, -1), keepdim=True)
+
+
+# --------------------------------------------------------------------------------------------
+# batch normalisation (Ioffe & Szegedy 2015, Algorithm 1), equal to torch.nn.BatchNorm2d
+
+
+def batch_statistics(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and *biased* variance of ``x`` (N, C, H, W) over N, H and W: (C,), (C,).
+
+    Algorithm 1 divides by m = N·H·W (not m - 1) when it normalises.
+    """
+    mean = x.mean(dim=(0, 2, 3))
+    var = (x - mean[None, :, None, None]).square().mean(dim=(0, 2, 3))
+    return mean, var
+
+
+def _check_bn_input(x: object, num_features: int, needs_batch: bool) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"BatchNorm2d expects a torch.Tensor, got {type(x).__name__}")
+    if x.dim() != 4:
+        raise ValueError(
+            f"BatchNorm2d expects a 4-D input N×C×H×W, got {x.dim()}-D of shape "
+            f"{tuple(x.shape)}; for a single C×H×W image use x.unsqueeze(0)"
+        )
+    if x.shape[1] != num_features:
+        raise ValueError(
+            f"BatchNorm2d({num_features}) got an input with {x.shape[1]} channels "
+            f"(shape {tuple(x.shape)}); it normalises exactly num_features={num_features}"
+        )
+    if not x.is_floating_point():
+        raise TypeError(f"BatchNorm2d needs a floating-point input, got {x.dtype}: use x.float()")
+    if needs_batch and x.shape[0] * x.shape[2] * x.shape[3] == 1:
+        raise ValueError(
+            "Expected more than 1 value per channel when training, got input size "
+            f"{tuple(x.shape)}: batch statistics of one value per channel are undefined "
+            "(use a larger batch or map, or model.eval())"
+        )
+    return x
+
+
+class BatchNorm2d(torch.nn.Module):
+    """Batch normalisation over (N, H, W) per channel, written from scratch: Algorithm 1.
+
+    Same constructor, buffers, state_dict keys and numbers as ``torch.nn.BatchNorm2d``:
+
+    - training (or ``track_running_stats=False``): normalise with the batch mean and the
+      *biased* batch variance, ``y = γ·(x - μ_B)/sqrt(σ²_B + eps) + β``;
+    - training with ``track_running_stats``: ``num_batches_tracked += 1`` and
+      ``running = (1 - m)·running + m·batch`` with the *unbiased* variance (× m/(m-1)); with
+      ``momentum=None``, m = 1/num_batches_tracked (a cumulative moving average);
+    - eval with ``track_running_stats``: normalise with ``running_mean``/``running_var``.
+
+    ``affine=False``: no γ, β (``weight``/``bias`` are None); ``bias=False`` (keyword, as in
+    torch 2.13): γ without β. (N, C, H, W) -> (N, C, H, W).
+    """
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+        *,
+        bias: bool = True,
+    ) -> None:
+        super().__init__()
+        self.num_features = as_int(num_features, "num_features", minimum=1)
+        if not isinstance(eps, (int, float)) or isinstance(eps, bool) or eps < 0:
+            raise ValueError(f"eps must be a number >= 0, got {eps!r}")
+        if momentum is not None and (
+            isinstance(momentum, bool) or not isinstance(momentum, (int, float))
+        ):
+            raise TypeError(f"momentum must be a number or None, got {momentum!r}")
+        self.eps, self.momentum = float(eps), momentum
+        self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
+        self.use_bias = self.affine and bool(bias)
+        kw = {"device": device, "dtype": dtype}
+        if self.affine:
+            self.weight = torch.nn.Parameter(torch.ones(self.num_features, **kw))
+        else:
+            self.register_parameter("weight", None)
+        if self.use_bias:
+            self.bias = torch.nn.Parameter(torch.zeros(self.num_features, **kw))
+        else:
+            self.register_parameter("bias", None)
+        if self.track_running_stats:
+            self.register_buffer("running_mean", torch.zeros(self.num_features, **kw))
+            self.register_buffer("running_var", torch.ones(self.num_features, **kw))
+            self.register_buffer(
+                "num_batches_tracked", torch.tensor(0, dtype=torch.long, device=device)
+            )
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self) -> None:
+        """Running mean 0, running variance 1, no batch tracked."""
+        if self.track_running_stats:
+            self.running_mean.zero_()
+            self.running_var.fill_(1)
+            self.num_batches_tracked.zero_()
+
+    def reset_parameters(self) -> None:
+        """γ = 1, β = 0 and fresh running statistics."""
+        self.reset_running_stats()
+        if self.affine:
+            torch.nn.init.ones_(self.weight)
+        if self.use_bias:
+            torch.nn.init.zeros_(self.bias)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, bias={self.use_bias}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
+
+    def _update_running(self, mean: torch.Tensor, var: torch.Tensor, count: int) -> None:
+        with torch.no_grad():
+            self.num_batches_tracked.add_(1)
+            if self.momentum is None:  # cumulative moving average, as torch
+                m = 1.0 / float(self.num_batches_tracked)
+            else:
+                m = float(self.momentum)
+            unbiased = var * (count / (count - 1))
+            self.running_mean.mul_(1 - m).add_(m * mean.to(self.running_mean.dtype))
+            self.running_var.mul_(1 - m).add_(m * unbiased.to(self.running_var.dtype))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        use_batch = self.training or not self.track_running_stats
+        x = _check_bn_input(x, self.num_features, use_batch)
+        if use_batch:
+            mean, var = batch_statistics(x)
+            if self.training and self.track_running_stats:
+                count = x.shape[0] * x.shape[2] * x.shape[3]
+                self._update_running(mean.detach(), var.detach(), count)
+        else:
+            mean, var = self.running_mean, self.running_var
+        x_hat = (x - mean[None, :, None, None]) / torch.sqrt(var[None, :, None, None] + self.eps)
+        if self.affine:
+            x_hat = x_hat * self.weight[None, :, None, None]
+        if self.use_bias:
+            x_hat = x_hat + self.bias[None, :, None, None]
+        return x_hat

@@ -356,7 +356,9 @@ def _image_panel(ax: Axes, img: torch.Tensor, scale: str) -> None:
         ax.imshow(_numpy(img.clamp(0, 1).permute(1, 2, 0)), interpolation="nearest")
     elif scale == "signed":  # blue < 0 < red, symmetric, so white is exactly zero
         lim = float(img.abs().max()) or 1.0
-        ax.imshow(_numpy(img), cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
+        shown = ax.imshow(_numpy(img), cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
+        # a signed map needs its scale: which blue is -1 and which is -100
+        ax.figure.colorbar(shown, ax=ax, fraction=0.046, pad=0.03).ax.tick_params(labelsize=7)
     elif scale == "image":  # the photo's own [0, 1] range: blur and sharpen look like photos
         ax.imshow(_numpy(img.clamp(0, 1)), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     else:
@@ -419,6 +421,50 @@ def show_filter_responses(
         name, img, scale = panels[i]
         _image_panel(ax, img, scale)
         ax.set_title(name, fontsize=9)
+    if title:
+        out.suptitle(title, fontsize=10)
+    return _root(out)
+
+
+def show_signed_maps(
+    maps: object,
+    titles: Sequence[str] | None = None,
+    *,
+    ncols: int = 8,
+    cell: float = 1.6,
+    fig: FigureLike | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Draw maps that can be negative (kernels, pre-activation feature maps, gradients).
+
+    ``maps``: a (N, H, W) tensor or a list of (H, W) tensors. Each panel uses a diverging colour
+    map centred at zero (blue < 0 < red, white = 0) on its own symmetric scale, with a colour
+    bar, so that signs and magnitudes can be read off.
+    """
+    if isinstance(maps, torch.Tensor):
+        if maps.dim() != 3:
+            raise ValueError(f"maps must be (N, H, W), got shape {tuple(maps.shape)}")
+        panels = list(maps)
+    elif isinstance(maps, Sequence) and maps and not isinstance(maps, str):
+        panels = list(maps)
+    else:
+        raise TypeError("maps must be an (N, H, W) tensor or a non-empty list of (H, W) tensors")
+    panels = [_response_image(m, f"maps[{i}]", colour=False) for i, m in enumerate(panels)]
+    names = [str(t) for t in titles] if titles is not None else [""] * len(panels)
+    if len(names) != len(panels):
+        raise ValueError(f"{len(names)} titles for {len(panels)} maps")
+    ncols = as_int(ncols, "ncols", minimum=1)
+    cell = as_float(cell, "cell", minimum=0.1)
+    rows, cols = _grid_shape(len(panels), ncols)
+    out, axes = _grid(fig, rows, cols, cell, titled=titles is not None, suptitle=bool(title))
+    for i, ax in enumerate(axes):
+        _bare(ax)
+        if i >= len(panels):
+            ax.set_visible(False)
+            continue
+        _image_panel(ax, panels[i], "signed")
+        if names[i]:
+            ax.set_title(names[i], fontsize=8)
     if title:
         out.suptitle(title, fontsize=10)
     return _root(out)

@@ -39,7 +39,8 @@ def seed_everything(seed: object, threads: object | None = 1) -> int:
 def setup(
     *, topic: object = None, profile: object = "quick", seed: object = 0, threads: object = 1
 ) -> dict[str, Any]:
-    """Seed everything, fix torch's CPU threads, configure inline figures; return the sizes.
+    """Seed everything, fix torch's CPU threads, configure inline figures, print one line about
+    this machine (``python -m cnnlab doctor`` has the details); return the sizes.
 
     ``topic`` (number or slug) selects the manifest row whose sizes for ``profile`` are
     returned (an empty dict without a topic). Raises a clear ``TypeError``/``ValueError`` for a
@@ -53,6 +54,9 @@ def setup(
         sizes = get_topic(topic).profile_sizes(profile)
     seed_everything(seed, threads)
     _configure_inline_figures()
+    from cnnlab.course.doctor import summary_line
+
+    print(summary_line())  # one line; tests/nbval_sanitize.cfg makes it machine-independent
     return sizes
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "receptive_field",
     "receptive_field_steps",
     "same_padding",
+    "transposed_conv_output_size",
 ]
 
 # Layers that act on each pixel separately: they change neither the receptive field nor the
@@ -505,3 +506,37 @@ def output_shape(layers: object, input_shape: Iterable[int]) -> tuple[int, ...]:
         if channels is not None and g.out_channels is not None:
             channels = g.out_channels
     return (hw[0], hw[1]) if channels is None else (channels, hw[0], hw[1])
+
+
+def transposed_conv_output_size(
+    n: int,
+    kernel_size: int,
+    stride: int = 1,
+    padding: int = 0,
+    output_padding: int = 0,
+    dilation: int = 1,
+) -> int:
+    """Output size of a transposed convolution (``nn.ConvTranspose2d``), the upsampling layer.
+
+    ``(n - 1)·s - 2p + d(k - 1) + output_padding + 1``: the input size a convolution with the
+    same settings would map to ``n`` (``output_padding`` picks one when several do, and must be
+    smaller than the stride or the dilation). 16, k=2, s=2 -> 32.
+    """
+    n = as_int(n, "n", minimum=1)
+    kernel_size = as_int(kernel_size, "kernel_size", minimum=1)
+    stride = as_int(stride, "stride", minimum=1)
+    padding = as_int(padding, "padding", minimum=0)
+    dilation = as_int(dilation, "dilation", minimum=1)
+    output_padding = as_int(output_padding, "output_padding", minimum=0)
+    if output_padding >= max(stride, dilation):
+        raise ValueError(
+            f"output_padding must be smaller than the stride ({stride}) or the dilation "
+            f"({dilation}), got {output_padding}"
+        )
+    size = (n - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1
+    if size < 1:
+        raise ValueError(
+            f"a transposed convolution of {n} with kernel_size {kernel_size}, stride {stride} and "
+            f"padding {padding} leaves no output ({size}); use less padding"
+        )
+    return size

@@ -154,3 +154,25 @@ def test_widget_ids_are_stable_across_executions() -> None:
     # cleaning a notebook read back from disk (keys sorted by the writer) changes nothing
     saved = nbformat.writes(runs[0])
     assert nbformat.writes(course.clean(nbformat.reads(saved, as_version=4))) == saved
+
+
+def test_pdf_is_skipped_with_one_line_without_chromium(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(course.shutil, "which", lambda name: None)
+    assert course.pdf_wanted(True) is False
+    assert capsys.readouterr().err == course.PDF_SKIPPED + "\n"
+    assert course.pdf_wanted(False) is False  # --no-pdf: nothing to say
+
+
+def test_a_failed_pdf_is_one_line_and_the_run_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(html: Path) -> Path:
+        raise RuntimeError(f"chromium wrote no PDF of {html.name}: crashed")
+
+    monkeypatch.setattr(course, "ensure_assets", lambda dest: None)
+    monkeypatch.setattr(course, "render_pdf", broken)
+    results = course.run_course([_notebook(tmp_path)], tmp_path / "b", pdf=True)
+    assert results[0].state == "ok" and results[0].handout is not None and results[0].pdf is None
+    assert "PDF of 01_demo.ipynb failed: chromium wrote no PDF" in capsys.readouterr().err

@@ -52,6 +52,7 @@ def build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     monkeypatch.setattr(papermill, "execute_notebook", execute_notebook)
     monkeypatch.setattr(course, "render_handout", render)
     monkeypatch.setattr(course, "ensure_assets", lambda dest: None)
+    monkeypatch.setattr(course, "render_pdf", lambda html: None)  # no Chromium for stubs
     (tmp_path / "notebooks").mkdir()
     for stem in STEMS:
         nbformat.write(_nb("source"), tmp_path / "notebooks" / f"{stem}.ipynb")

@@ -289,3 +289,40 @@ def test_bad_input_raises_clear_error(
 def test_public_names() -> None:
     for name in filters.__all__:
         assert hasattr(filters, name)
+
+
+# -- weight sharing: shifting the input shifts the output ----------------------------------------
+def test_shift_image_moves_pixels_without_wrapping() -> None:
+    x = torch.arange(1.0, 17.0).reshape(4, 4)
+    y = filters.shift_image(x, 1, -2)
+    assert y[1, 0] == x[0, 2] and y[3, 1] == x[2, 3]
+    assert (y[0] == 0).all() and (y[:, 2:] == 0).all()  # the vacated edges are zero, not wrapped
+    assert torch.equal(filters.shift_image(x, 0, 0), x)
+    assert (filters.shift_image(x, 4, 0) == 0).all()
+
+
+@pytest.mark.parametrize("kernel", ["sobel_x", "gaussian_blur_5x5", "laplacian"])
+@pytest.mark.parametrize(("dy", "dx"), [(3, 5), (-2, 4), (0, -6)])
+def test_correlation_is_shift_equivariant_away_from_borders(kernel: str, dy: int, dx: int) -> None:
+    x = torch.rand(2, 40, 48, generator=torch.Generator().manual_seed(0), dtype=F64)
+    assert filters.shift_equivariance_error(x, kernel, dy, dx) < 1e-12
+    # the same map, checked by hand: shifting the output map by (dy, dx) matches at one pixel
+    y, y_shifted = apply_filter(x, kernel), apply_filter(filters.shift_image(x, dy, dx), kernel)
+    assert_close(y_shifted[:, 20 + dy, 24 + dx], y[:, 20, 24])
+
+
+def test_a_position_dependent_filter_is_not_shift_equivariant() -> None:
+    # the check can fail: a "filter" that weights positions differently breaks equivariance
+    x = torch.rand(40, 40, generator=torch.Generator().manual_seed(1), dtype=F64)
+    ramp = torch.linspace(0, 1, 40, dtype=F64)
+    shifted = filters.shift_image(x, 3, 3)
+    gap = (
+        apply_filter(shifted, "sobel_x") * ramp
+        - filters.shift_image(apply_filter(x, "sobel_x") * ramp, 3, 3)
+    )[6:-6, 6:-6]
+    assert float(gap.abs().max()) > 0.01
+
+
+def test_shift_equivariance_rejects_a_shift_that_leaves_no_interior() -> None:
+    with pytest.raises(ValueError, match="leaves no interior"):
+        filters.shift_equivariance_error(torch.rand(8, 8), "sobel_x", 3, 0)

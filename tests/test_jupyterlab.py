@@ -130,7 +130,7 @@ def test_notebook_runs_and_widget_answers_in_jupyterlab(lab: str) -> None:
             before = image.get_attribute("src")
 
             # Move the stride slider from 3 to 2 with the keyboard, as a student would.
-            stride = explorer.locator(".widget-slider", has_text="S (stride)")
+            stride = explorer.locator(".widget-slider", has_text="s (stride)")
             stride.locator(".noUi-handle").first.focus()
             page.keyboard.press("ArrowLeft")
             expect(summary).to_contain_text("3×3×10", timeout=30_000)  # (7 - 3)/2 + 1 = 3

@@ -363,8 +363,10 @@ def test_show_filter_responses_panels_and_scales() -> None:
         photo, responses, scales={"edge": "signed", "blur": "image"}, ncols=2
     )
     assert isinstance(fig, Figure)
-    visible = [ax for ax in fig.axes if ax.get_visible()]
-    assert len(fig.axes) == 4 and len(visible) == 4  # image + 3 responses in a 2×2 grid
+    bars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+    assert len(bars) == 1  # the one signed panel ("edge") has its colour bar
+    visible = [ax for ax in fig.axes if ax.get_visible() and ax not in bars]
+    assert len(fig.axes) == 5 and len(visible) == 4  # image + 3 responses in a 2×2 grid
     assert [ax.get_title() for ax in visible] == ["original", "edge", "blur", "magnitude"]
     shown = [ax.get_images()[0] for ax in visible]
     torch.testing.assert_close(torch.from_numpy(shown[0].get_array().data), photo.permute(1, 2, 0))

@@ -23,6 +23,7 @@ from cnnlab.widgets import (
     pooling_state,
 )
 from cnnlab.widgets._matrix import format_matrix, parse_matrix
+from cnnlab.widgets.correlation import DEMO_X, LECTURE_X
 
 X = [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
 K = [[0, 1], [2, 3]]
@@ -103,7 +104,7 @@ def test_draw_correlation_step_returns_four_panels() -> None:
 
 
 def test_correlation_stepper_buttons_slider_and_kernel_choice() -> None:
-    w = correlation_stepper()
+    w = correlation_stepper(LECTURE_X)
     assert isinstance(w, widgets.VBox)
     assert w.state.total == 19 and "= 19" in w.summary.value
     assert w.step.max == 3 and w.image.value[:4] == PNG_MAGIC
@@ -126,6 +127,28 @@ def test_correlation_stepper_buttons_slider_and_kernel_choice() -> None:
     assert w.step.max == 8 and w.message.value == ""
     w.k_text.value = "1 0\n0 -1"  # editing the kernel switches the dropdown to "custom"
     assert w.kernel.value == "custom" and w.state.kernel.tolist() == [[1, 0], [0, -1]]
+
+
+def test_correlation_stepper_default_input_suits_every_kernel_on_offer() -> None:
+    w = correlation_stepper()
+    assert w.state.x.shape == (len(DEMO_X), len(DEMO_X[0])) == (7, 7)
+    for name in filters.KERNELS:
+        w.kernel.value = name
+        assert w.message.value == "", (name, w.message.value)
+        oh, ow = w.state.out_shape
+        assert oh * ow >= 3, (name, w.state.out_shape)  # several steps to take
+        # something to show: the kernel's response is not zero everywhere
+        assert w.state.output.abs().max() > 0, name
+
+
+def test_arithmetic_explorer_shows_every_number_it_uses() -> None:
+    w = arithmetic_explorer(n=7, k=3, s=1, p=0, c_in=3, c_out=10)
+    labels = [c.description for c in (w.n, w.k, w.s, w.p, w.d, w.c_in, w.c_out)]
+    assert labels == [
+        "n (input)", "k (kernel)", "s (stride)", "p (padding)", "d (dilation)", "C_in", "C_out"
+    ]  # fmt: skip
+    assert "3·3·3·10 + 10 = 280" in w.summary.value and "7×7×3" in w.summary.value
+    assert "C_in=3, C_out=10" in repr(w)
 
 
 def test_correlation_stepper_shows_errors_in_the_widget() -> None:
@@ -201,19 +224,19 @@ def test_arithmetic_explorer_updates_on_slider_changes() -> None:
     assert "2.33" in w.message.value and "does not fit" in w.message.value
     w.p.value = 1
     assert "3×3×10" in w.summary.value and "✓" in w.message.value
-    w.n.value, w.f.value, w.s.value, w.p.value = 32, 5, 1, 2
+    w.n.value, w.k.value, w.s.value, w.p.value = 32, 5, 1, 2
     assert "= 760" in w.summary.value and "32×32×10" in w.summary.value
     w.c_out.value = 6
     assert "= 456" in w.summary.value
-    w.n.value, w.p.value, w.f.value = 3, 0, 11
+    w.n.value, w.p.value, w.k.value = 3, 0, 11
     assert "does not fit" in w.message.value and "—" in w.summary.value
 
 
 def test_arithmetic_explorer_rejects_bad_arguments() -> None:
     with pytest.raises(ValueError, match="n must be"):
         arithmetic_explorer(n=0)
-    with pytest.raises(TypeError, match="f must be an integer"):
-        arithmetic_explorer(f="3")
+    with pytest.raises(TypeError, match="k must be an integer"):
+        arithmetic_explorer(k="3")
 
 
 # -- pooling ------------------------------------------------------------------------------------
@@ -275,10 +298,10 @@ def test_pooling_explorer_rejects_unknown_kind() -> None:
 def test_widget_text_plain_is_short_and_free_of_image_bytes() -> None:
     # nbval compares a widget cell's text/plain: it must be deterministic and readable
     cases = [
-        (correlation_stepper(), "CorrelationStepper(X 3×3, K 2×2, stride 1, padding 0: "
-         "step 1 of 4, sum = 19)"),
-        (arithmetic_explorer(s=3), "ArithmeticExplorer(N=7, F=3, S=3, P=0, dilation=1: "
-         "does not fit, 280 parameters)"),
+        (correlation_stepper(), "CorrelationStepper(X 7×7, K 2×2, stride 1, padding 0: "
+         "step 1 of 36, sum = 0)"),
+        (arithmetic_explorer(s=3), "ArithmeticExplorer(n=7, k=3, s=3, p=0, d=1, C_in=3, "
+         "C_out=10: does not fit, 280 parameters)"),
         (pooling_explorer(torch.rand(8, 8)), "PoolingExplorer(max pool 2×2, stride 2, "
          "padding 0: 8×8 -> 4×4)"),
     ]  # fmt: skip

@@ -64,13 +64,13 @@ def _size_hints(h: int, w: int, kh: int, kw: int, lead: tuple[int, ...] = ()) ->
         (
             (*lead, oh - 1, ow - 1),
             f"your output is one row and one column short: without padding the window fits "
-            f"N − F + 1 times along an axis ((N − F)/S + 1 with S = 1), i.e. "
+            f"n − k + 1 times along an axis ((n − k)/s + 1 with s = 1), i.e. "
             f"{h} − {kh} + 1 = {oh} rows and {w} − {kw} + 1 = {ow} columns: "
             "loop over range(h - kh + 1) and range(w - kw + 1)",
         ),
         (
             (*lead, oh + 1, ow + 1),
-            f"your output is one row and one column too big: the output size is (N − F)/S + 1, "
+            f"your output is one row and one column too big: the output size is (n − k)/s + 1, "
             f"i.e. {h} − {kh} + 1 = {oh} rows and {w} − {kw} + 1 = {ow} columns",
         ),
         (

@@ -97,19 +97,19 @@ def _conv_size_call(n: int, f: int, s: int, p: int) -> str:
 _CONV_SIZE_MISTAKES: list[Mistake] = [
     (
         lambda n, f, s, p: -(-(n - f + 2 * p) // s) + 1,
-        "PyTorch *floors* (N − F + 2P)/S + 1: a last window that would hang over the edge is "
+        "PyTorch *floors* (n − k + 2p)/s + 1: a last window that would hang over the edge is "
         "dropped; you rounded up",
     ),
     (
         lambda n, f, s, p: (n - f + 2 * p) // s,
-        "you forgot the + 1: (N − F + 2P)/S counts the steps, + 1 the first window",
+        "you forgot the + 1: (n − k + 2p)/s counts the steps, + 1 the first window",
     ),
-    (lambda n, f, s, p: (n - f + p) // s + 1, "padding adds P pixels on *both* sides: N + 2P"),
-    (lambda n, f, s, p: (n - f) // s + 1, "you ignored the padding: N + 2P pixels are available"),
-    (lambda n, f, s, p: n - f + 2 * p + 1, "you ignored the stride: divide N − F + 2P by S"),
+    (lambda n, f, s, p: (n - f + p) // s + 1, "padding adds p pixels on *both* sides: n + 2p"),
+    (lambda n, f, s, p: (n - f) // s + 1, "you ignored the padding: n + 2p pixels are available"),
+    (lambda n, f, s, p: n - f + 2 * p + 1, "you ignored the stride: divide n − k + 2p by s"),
     (
         lambda n, f, s, p: (n + 2 * p - f + 1) // s,
-        "the + 1 comes after the division: (N − F + 2P)/S + 1",
+        "the + 1 comes after the division: (n − k + 2p)/s + 1",
     ),
 ]
 
@@ -163,9 +163,9 @@ def conv_output_size(fn: Callable[..., Any], cases: int = 60) -> None:
                 f"should raise ValueError (raise ValueError('...'))"
             ) from exc
         raise CheckFailed(
-            f"{name} returned {got!r} for {call}, but a {f}-wide filter does not fit even once "
+            f"{name} returned {got!r} for {call}, but a {f}-wide kernel does not fit even once "
             f"in the padded input ({n} + 2·{p} = {n + 2 * p} pixels), and PyTorch refuses it.\n"
-            f"  Hint: check `if f > n + 2 * padding:` and raise ValueError with a message."
+            f"  Hint: check `if k > n + 2 * padding:` and raise ValueError with a message."
         )
     total = len(valid) + len(invalid)
     ok(
@@ -181,19 +181,19 @@ def _params_call(d: int, k: int, f: int, bias: bool) -> str:
 _PARAMS_MISTAKES: list[Mistake] = [
     (
         lambda d, k, f, b: f * f * d * k,
-        "each of the K filters also has one bias (when bias=True): F·F·D1·K + K",
+        "each of the C_out filters also has one bias (when bias=True): k·k·C_in·C_out + C_out",
     ),
-    (lambda d, k, f, b: f * f * d * k + k, "bias=False means no bias terms: F·F·D1·K only"),
+    (lambda d, k, f, b: f * f * d * k + k, "bias=False means no bias terms: k·k·C_in·C_out only"),
     (
         lambda d, k, f, b: f * f * k + (k if b else 0),
-        "a filter spans the full input depth D1 = in_channels: F·F·D1 weights per filter",
+        "a filter spans the full input depth C_in = in_channels: k·k·C_in weights per filter",
     ),
     (
         lambda d, k, f, b: f * f * d + (1 if b else 0),
-        "that is one filter; the layer has K = out_channels of them",
+        "that is one filter; the layer has C_out = out_channels of them",
     ),
-    (lambda d, k, f, b: f * d * k + (k if b else 0), "a filter is F×F, so F·F·D1 weights each"),
-    (lambda d, k, f, b: f * f * d * k + (1 if b else 0), "one bias per filter: + K, not + 1"),
+    (lambda d, k, f, b: f * d * k + (k if b else 0), "a filter is k×k, so k·k·C_in weights each"),
+    (lambda d, k, f, b: f * f * d * k + (1 if b else 0), "one bias per filter: + C_out, not + 1"),
 ]
 
 
@@ -214,7 +214,7 @@ def conv_params(fn: Callable[..., Any], cases: int = 40) -> None:
     if bad is not None:
         d, k, f, b = layers[bad]
         hint = _diagnose(layers, answers, bad, _PARAMS_MISTAKES) or (
-            "weights F·F·D1·K plus K biases"
+            "weights k·k·C_in·C_out plus C_out biases"
         )
         raise CheckFailed(
             f"{name} is wrong for {_params_call(d, k, f, b)}:\n  expected {expected[bad]} (the "

@@ -135,12 +135,12 @@ def _pool_hints(
     wrong_shapes: list[ShapeHint] = [
         (
             (oh - 1, ow - 1),
-            f"your output is one row and one column short: the size is floor((W − F)/S + 1) "
+            f"your output is one row and one column short: the size is floor((W − k)/s + 1) "
             f"= floor(({h} − {p})/{stride}) + 1 = {oh} rows",
         ),
         (
             (oh + 1, ow + 1),
-            f"your output is one row and one column too big: the size is floor((W − F)/S + 1) "
+            f"your output is one row and one column too big: the size is floor((W − k)/s + 1) "
             f"= floor(({h} − {p})/{stride}) + 1 = {oh} rows",
         ),
         ((ow, oh), "rows and columns are swapped"),
@@ -151,7 +151,7 @@ def _pool_hints(
             (
                 tuple(step1.shape),
                 f"your output has the shape of stride 1: move the window {stride} pixels per "
-                "step; the size is floor((W − F)/S) + 1",
+                "step; the size is floor((W − k)/s) + 1",
             ),
         )
     if s is None:

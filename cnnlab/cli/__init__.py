@@ -22,6 +22,7 @@ import contextlib
 import errno
 import importlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -33,6 +34,7 @@ from collections.abc import Iterator
 COMMANDS: dict[str, str] = {
     "topics": "list the course's topics, their notebooks and quick-profile times",
     "course": "run every notebook with papermill and render handouts",
+    "render": "run one notebook with chosen parameters (-p NAME VALUE) into a handout",
     "notebooks": "execute notebooks in place (to commit them executed)",
     "exercises": "generate exercises/ from solutions/ (or --check)",
     "experiment": "run, store and show multi-seed experiment bands",
@@ -108,8 +110,21 @@ def _sigterm_unwinds() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def plain(text: str) -> str:
+    """reStructuredText markup as plain text: ``x`` and :func:`x` read x, :mod:`~a.b` reads b."""
+    text = re.sub(r":[a-z]+:`~[\w.]*?(\w+)`", r"\1", text)  # a ~ shows the last name only
+    text = re.sub(r":[a-z]+:`([^`]+)`", r"\1", text)
+    return re.sub(r"``([^`]+)``", r"\1", text)
+
+
 class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (``--help`` still shows the usage)."""
+    """argparse, but a usage error is one line (``--help`` still shows the usage).
+
+    Help is shown as plain text: descriptions come from docstrings, written in reStructuredText.
+    """
+
+    def format_help(self) -> str:
+        return plain(super().format_help())
 
     def error(self, message: str) -> typing.NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")

@@ -1,7 +1,8 @@
 """Run every built topic's lecture notebook with papermill and render the handouts.
 
 What ``make course`` runs: the notebooks in course order (from the manifest) on a profile into
-``build/notebooks/``, offline HTML handouts into ``build/handouts/``, wall times printed and
+``build/notebooks/``, offline HTML handouts into ``build/handouts/`` (and PDF handouts where
+Chromium is installed; ``--no-pdf`` skips them), wall times printed and
 recorded in ``build/times-<profile>.json`` (``python -m cnnlab topics`` shows them). Each
 executed notebook appears whole or not at all; the index lists every topic with its state.
 Exit status: 0 all ran, 1 a notebook failed, 130/143 interrupted (the state of what ran is
@@ -38,7 +39,12 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="extra papermill parameter (JSON value)",
     )
     p.add_argument("--no-handouts", action="store_true")
-    p.add_argument("--pdf", action="store_true", help="also print handouts to PDF (chromium)")
+    p.add_argument(
+        "--pdf",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="print handouts to PDF too (default when Chromium is installed)",
+    )
 
 
 def parse_value(text: str) -> object:
@@ -51,7 +57,7 @@ def parse_value(text: str) -> object:
 
 def run(args: argparse.Namespace) -> int:
     """Run the course with papermill, render handouts, print wall times; 1 if one failed."""
-    from cnnlab.course.run import course_notebooks, run_course
+    from cnnlab.course.run import course_notebooks, pdf_wanted, run_course
 
     paths = course_notebooks(args.notebooks, args.only)
     params = {name: parse_value(value) for name, value in args.parameter}
@@ -59,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         f"Running {len(paths)} notebooks on the {args.profile} profile (cpus: {os.cpu_count()})",
         flush=True,
     )
+    pdf = not args.no_handouts and pdf_wanted(args.pdf)
     start = time.perf_counter()
     results = run_course(
         paths,
@@ -66,12 +73,13 @@ def run(args: argparse.Namespace) -> int:
         profile=args.profile,
         parameters=params,
         handouts=not args.no_handouts,
-        pdf=args.pdf,
+        pdf=pdf,
     )
     total = time.perf_counter() - start
-    print(f"\n{'notebook':<40} {'seconds':>8}")
+    print(f"\n{'notebook':<40} {'seconds':>8}" + (f" {'PDF s':>6}" if pdf else ""))
     for r in results:
-        print(f"{r.name:<40} {r.seconds:8.1f}{'  FAILED' if r.error else ''}")
+        pdf_time = f" {r.pdf_seconds:6.1f}" if pdf else ""
+        print(f"{r.name:<40} {r.seconds:8.1f}{pdf_time}{'  FAILED' if r.error else ''}")
     print(f"{'total (with rendering)':<40} {total:8.1f}")
     print(f"executed notebooks: {args.out / 'notebooks'}")
     if not args.no_handouts:

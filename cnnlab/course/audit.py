@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 
+from cnnlab.course.colab import has_colab_cell, is_colab_cell
 from cnnlab.course.exercises import BEGIN
 from cnnlab.course.manifest import Topic
 
@@ -26,10 +27,15 @@ def _setup_call(topic: Topic) -> str:
 
 
 def _notebook_pieces(topic: Topic, path: Path) -> list[str]:
-    """A notebook's own pieces: parameters cell first, then the setup call for its topic."""
+    """A notebook's own pieces: the Colab cell, the parameters cell, then the setup call."""
     nb = nbformat.read(path, as_version=4)
-    code = [c for c in nb.cells if c.cell_type == "code"]
+    code = [c for c in nb.cells if c.cell_type == "code" and not is_colab_cell(c)]
     problems = []
+    if not has_colab_cell(nb):
+        problems.append(
+            f"{path}: its first cell is not the current Colab setup cell "
+            "(python -m cnnlab.course.colab notebooks solutions)"
+        )
     params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
     if not params:
         problems.append(f"{path}: no cell tagged `parameters` (papermill's -p needs one)")

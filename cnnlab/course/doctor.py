@@ -2,7 +2,8 @@
 
 ``diagnose()`` returns a list of ``Finding``s (versions, device and threads, the data cache and
 which downloadable datasets are in it, Chromium for PDF handouts, npm for offline handouts);
-``python -m cnnlab doctor`` prints them. Nothing is downloaded or installed.
+``python -m cnnlab doctor`` prints them; ``summary_line`` squeezes them into the one line a
+notebook's setup prints. Nothing is downloaded or installed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+# Every summary line starts with this: tests/nbval_sanitize.cfg replaces the whole line by a
+# constant, since versions, device and cache differ from machine to machine.
+SUMMARY_PREFIX = "this machine:"
 PACKAGES = ("torch", "numpy", "matplotlib", "ipywidgets", "jupyterlab", "nbval", "papermill")
 
 
@@ -140,3 +144,46 @@ def format_report(findings: list[Finding]) -> str:
         if f.fix:
             lines.append(f"  {'':<17} → {f.fix}")
     return "\n".join(lines)
+
+
+def _device_short() -> str:
+    import torch
+
+    threads = torch.get_num_threads()
+    where = "CPU"
+    if torch.cuda.is_available():
+        where = f"CUDA ({torch.cuda.get_device_name()})"
+    elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        where = "MPS"
+    return f"{where}, {threads} thread{'s' if threads != 1 else ''}"
+
+
+def summary_line(findings: list[Finding] | None = None) -> str:
+    """One short line for a notebook's setup output; points to the full report when needed.
+
+    "Something missing" is a finding that is not ok or that comes with a fix, the device aside
+    (a CPU is what the quick profile is made for).
+    """
+    from cnnlab.data.official import REGISTRY
+
+    findings = diagnose() if findings is None else findings
+    by_topic = {f.topic: f for f in findings}
+    versions = ", ".join(
+        f"{name} {by_topic[name].found}" for name in ("cnnlab", "torch") if name in by_topic
+    )
+    cached = [name for name in REGISTRY if by_topic.get(name, Finding(name, "")).found == "present"]
+    pdf = by_topic.get("PDF handouts")
+    line = (
+        f"{SUMMARY_PREFIX} {versions} · {_device_short()} · "
+        f"full-profile data cached: {', '.join(cached) or 'none'} · "
+        f"PDF: {'yes' if pdf is not None and not pdf.fix else 'no'}"
+    )
+    # The quick profile needs no download: an uncached dataset is not something missing.
+    missing = [
+        f.topic
+        for f in findings
+        if (f.fix or not f.ok) and f.topic != "device" and f.topic not in REGISTRY
+    ]
+    if missing:
+        line += f" · missing {', '.join(missing)}: run `python -m cnnlab doctor` for details"
+    return line

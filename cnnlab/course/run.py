@@ -4,7 +4,9 @@
 committed, executed copies that nbval checks are made). ``python -m cnnlab course`` runs every
 lecture notebook with papermill on a profile into ``build/notebooks/`` and renders each to an
 offline HTML handout in ``build/handouts/`` (MathJax and the widget renderer are bundled from
-npm next to the handouts, so math and sliders show without a network), printing wall times.
+npm next to the handouts, so math and sliders show without a network), printing wall times;
+where Chromium is installed each handout is also printed to PDF (long lines wrapped, MathJax
+given virtual time to finish). ``python -m cnnlab render`` does the same for one notebook.
 
 Nothing half-done looks done: each notebook is executed into a temporary file and moved into
 place in one step, its metadata saying how the run ended (``metadata.cnnlab.state``: ok or
@@ -45,6 +47,11 @@ ASSETS: dict[str, tuple[str, str]] = {
     "requirejs": ("requirejs@2.3.7", "require.js"),
 }
 _VOLATILE_CELL_KEYS = ("execution", "ExecuteTime", "papermill")
+# Virtual time Chromium grants the page before printing: MathJax and the widget renderer finish
+# well within it (with none, the PDF catches MathJax half-done). Virtual, so a static page
+# prints in about a second, not ten.
+MATHJAX_BUDGET_MS = 10_000
+PDF_SKIPPED = "chromium not found: PDF handouts skipped — apt-get install chromium"
 
 
 OK, FAILED, INTERRUPTED = "ok", "failed", "interrupted"
@@ -63,6 +70,8 @@ class RunResult:
     handout: Path | None = None
     error: str | None = None
     state: str = OK
+    pdf: Path | None = None
+    pdf_seconds: float = 0.0
 
 
 def course_notebooks(folder: Path = Path("notebooks"), only: str | None = None) -> list[Path]:
@@ -308,48 +317,127 @@ def ensure_assets(dest: Path, timeout: int = 300) -> dict[str, str] | None:
 
 
 def render_handout(notebook: Path, out_dir: Path, urls: dict[str, str] | None) -> Path:
-    """Render an executed notebook to ``out_dir/<name>.html`` (code, outputs, figures, widgets)."""
+    """Render an executed notebook to ``out_dir/<name>.html`` (code, outputs, figures, widgets).
+
+    The page carries the handout style sheet (``handout_style``): long lines wrap when printed.
+    """
     from nbconvert import HTMLExporter
     from traitlets.config import Config
+
+    from cnnlab.course.colab import TAG as COLAB_TAG
+    from cnnlab.course.handout_style import with_handout_style
 
     config = Config()
     if urls:
         config.HTMLExporter.mathjax_url = urls["mathjax"]
         config.HTMLExporter.widget_renderer_url = urls["html-manager"]
         config.HTMLExporter.require_js_url = urls["requirejs"]
+    # The Colab install cell does nothing off Colab: a printed handout leaves it out.
+    config.TagRemovePreprocessor.remove_cell_tags = {COLAB_TAG}
+    config.TagRemovePreprocessor.enabled = True
     exporter = HTMLExporter(config=config)
     body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    body = with_handout_style(body)
     target = out_dir / f"{notebook.stem}.html"
     _write_atomically(target, lambda tmp: tmp.write_text(body, encoding="utf-8"))
     return target
 
 
-def render_pdf(html: Path) -> Path | None:
-    """Print a handout to PDF with a headless Chromium, if one is installed."""
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+def chromium() -> str | None:
+    """The Chromium binary that prints PDF handouts, or None when none is installed."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def pdf_wanted(wanted: bool = True) -> bool:
+    """Whether to print PDFs: ``wanted`` and Chromium present (else say so in one line)."""
+    if not wanted:
+        return False
+    if chromium() is None:
+        print(PDF_SKIPPED, file=sys.stderr, flush=True)
+        return False
+    return True
+
+
+def render_pdf(html: Path, budget_ms: int = MATHJAX_BUDGET_MS, timeout: int = 120) -> Path | None:
+    """Print a handout to ``<name>.pdf`` beside it with headless Chromium (None: no Chromium).
+
+    Written under a temporary name and moved into place whole; a failure (Chromium crashed, timed
+    out or wrote no PDF) raises ``RuntimeError`` with one line and leaves any older PDF as it was.
+    """
+    browser = chromium()
     if browser is None:
         return None
     pdf = html.with_suffix(".pdf")
-    subprocess.run(
-        [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--no-pdf-header-footer",
-            "--virtual-time-budget=10000",
-            f"--print-to-pdf={pdf}",
-            html.resolve().as_uri(),
-        ],
-        capture_output=True,
-        check=True,
-        timeout=120,
-    )
+    tmp = pdf.with_name(f".{pdf.stem}.{os.getpid()}.tmp.pdf")
+    try:
+        try:
+            done = subprocess.run(
+                [
+                    browser,
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--no-first-run",
+                    "--no-pdf-header-footer",
+                    f"--virtual-time-budget={budget_ms}",
+                    f"--print-to-pdf={tmp.resolve()}",
+                    html.resolve().as_uri(),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(f"chromium took over {timeout} s to print {html.name}") from None
+        if not tmp.is_file() or tmp.read_bytes()[:5] != b"%PDF-":
+            errors = [line for line in done.stderr.splitlines() if line.strip()]
+            why = errors[-1][:200] if errors else f"exit status {done.returncode}"
+            raise RuntimeError(f"chromium wrote no PDF of {html.name}: {why}")
+        os.replace(tmp, pdf)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
     return pdf
+
+
+def write_handouts(
+    result: RunResult, handout_dir: Path, urls: dict[str, str] | None, pdf: bool
+) -> None:
+    """Render ``result.output`` to HTML (and PDF) in ``handout_dir``, noting them in ``result``.
+
+    A PDF that fails is one line on stderr: the HTML handout and the rest of the run stand.
+    """
+    result.handout = render_handout(result.output, handout_dir, urls)
+    if not pdf:
+        return
+    start = time.perf_counter()
+    try:
+        result.pdf = render_pdf(result.handout)
+    except (OSError, RuntimeError) as exc:
+        print(f"  PDF of {result.output.name} failed: {exc}", file=sys.stderr, flush=True)
+    result.pdf_seconds = time.perf_counter() - start
+
+
+def execute_notebook(
+    path: Path,
+    target: Path,
+    params: dict[str, object],
+    profile: str,
+    result: RunResult | None = None,
+) -> RunResult:
+    """Run ``path`` with papermill into ``target`` (moved into place whole, marked ok/failed).
+
+    ``result`` (made here when None) is ``interrupted`` until the run ends otherwise.
+    """
+    import papermill
+
+    if result is None:
+        result = RunResult(path.stem, 0.0, target, state=INTERRUPTED)
+    _execute(papermill, path, target, params, result, time.perf_counter(), profile)
+    return result
 
 
 def run_course(
@@ -362,6 +450,8 @@ def run_course(
     pdf: bool = False,
 ) -> list[RunResult]:
     """Execute each notebook with papermill into ``out/notebooks`` and render its handout.
+
+    ``pdf``: also print each handout to PDF (callers decide with ``pdf_wanted``).
 
     A failing notebook is recorded and the run goes on. On Ctrl-C or SIGTERM the notebook
     running is recorded as interrupted (its earlier output, if any, is left as it was), the
@@ -387,10 +477,10 @@ def run_course(
             start = time.perf_counter()
             _execute(papermill, path, target, params, result, start, profile)
             if handouts and target.exists():
-                result.handout = render_handout(target, handout_dir, urls)
-                if pdf:
-                    render_pdf(result.handout)
+                write_handouts(result, handout_dir, urls, pdf)
             status = f"FAILED {result.error}" if result.error else "ok"
+            if result.pdf is not None:
+                status += f" (PDF {result.pdf_seconds:.1f} s)"
             print(f"  {path.name:<40} {result.seconds:7.1f} s  {status}", flush=True)
     except BaseException as exc:
         last = results[-1] if results else None

@@ -33,9 +33,10 @@ def band_path(name: str, profile: str, folder: Path | None = None) -> Path:
     return (folder or RESULTS) / f"{name}.{check_profile(profile)}.json"
 
 
-def run_command(name: str, profile: str, seeds: int) -> str:
-    """The command that (re)generates a band file."""
-    return f"python -m cnnlab experiment run {name} --profile {profile} --seeds {seeds}"
+def run_command(name: str, profile: str, seeds: int, configs: Sequence[str] = ()) -> str:
+    """The command that (re)generates a band file (only ``configs``, when given)."""
+    chosen = "".join(f" --config {c}" for c in configs)
+    return f"python -m cnnlab experiment run {name} --profile {profile} --seeds {seeds}{chosen}"
 
 
 def summarise(values: Sequence[float | Sequence[float]]) -> dict[str, Any]:

@@ -111,7 +111,10 @@ def run_experiment(
         "topic": experiment.topic,
         "description": experiment.description,
         "profile": profile,
-        "command": run_command(name, profile, count),
+        # the configs stored, named when they are not all of them (a partial band file)
+        "command": run_command(
+            name, profile, count, () if set(results) >= set(experiment.configs) else list(results)
+        ),
         "seeds": list(range(count)),
         "tolerance": dict(experiment.tolerance),
         "environment": environment(threads),

@@ -28,6 +28,7 @@ _FAMILIES: tuple[str, ...] = (
     "dpn",
     "mobilenet",
     "simple",
+    "deep_plain",
 )
 
 

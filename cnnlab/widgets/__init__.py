@@ -1,6 +1,7 @@
 """Notebook widgets, one module each: Part I's correlation stepper, conv-arithmetic, pooling and
 feature explorers; Part II's LeNet C3 table, augmentation, VGG configuration, mlpconv,
-inception-module designer, DenseNet and MobileNet explorers.
+inception-module designer, DenseNet and MobileNet explorers; Part III's gradient-flow and
+degradation explorers.
 
 Each widget has a pure state function (testable without a browser) and a drawing function that
 returns a static matplotlib figure (for handouts), beside the ``ipywidgets`` container itself,
@@ -30,6 +31,13 @@ from cnnlab.widgets.correlation import (
     correlation_stepper,
     draw_correlation_step,
 )
+from cnnlab.widgets.degradation_explorer import (
+    DegradationExplorer,
+    DegradationState,
+    degradation_explorer,
+    degradation_state,
+    draw_degradation,
+)
 from cnnlab.widgets.densenet_explorer import (
     DenseNetExplorer,
     DenseNetState,
@@ -43,6 +51,13 @@ from cnnlab.widgets.features import (
     draw_features,
     feature_explorer,
     feature_state,
+)
+from cnnlab.widgets.gradient_flow import (
+    GradientFlowExplorer,
+    GradientFlowState,
+    draw_gradient_flow,
+    gradient_flow_explorer,
+    gradient_flow_state,
 )
 from cnnlab.widgets.inception_designer import (
     InceptionDesigner,
@@ -131,4 +146,14 @@ __all__ = [
     "draw_mobilenet",
     "mobilenet_explorer",
     "mobilenet_state",
+    "GradientFlowExplorer",
+    "GradientFlowState",
+    "draw_gradient_flow",
+    "gradient_flow_explorer",
+    "gradient_flow_state",
+    "DegradationExplorer",
+    "DegradationState",
+    "degradation_explorer",
+    "degradation_state",
+    "draw_degradation",
 ]

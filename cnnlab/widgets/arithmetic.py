@@ -1,4 +1,8 @@
-"""Convolution-arithmetic explorer: input size, filter, stride, padding, dilation -> output size.
+"""Convolution-arithmetic explorer: input size, kernel, stride, padding, dilation -> output size.
+
+Notation (the course's, stated in notebook 1): ``n`` input size along one axis, ``k`` kernel
+size, ``s`` stride, ``p`` padding, ``d`` dilation, ``C_in``/``C_out`` input/output channels (the
+number of filters is ``C_out``).
 
 * :func:`arithmetic_state` — pure state (output size or why there is none, window positions,
   parameter count, the formulas with numbers), computed with :mod:`cnnlab.shapes`;
@@ -36,16 +40,16 @@ _BYTES_PER_POSITION = 40  # a Python int in the ``positions`` tuple, with its sl
 class ArithmeticState:
     """Shape arithmetic of one square conv layer along one spatial axis.
 
-    ``span = d(f - 1) + 1`` input cells under one (dilated) window; ``padded = n + 2p``.
-    ``out_size`` is the exact output size ``(N - F + 2P)/S + 1`` when the windows tile the padded
+    ``span = d(k - 1) + 1`` input cells under one (dilated) window; ``padded = n + 2p``.
+    ``out_size`` is the exact output size ``(n - k + 2p)/s + 1`` when the windows tile the padded
     input exactly, else None; ``floor_size`` is what PyTorch computes anyway (the floor; 0 when
     the filter is larger than the padded input). ``positions`` are the window origins along the
     axis in padded coordinates (``floor_size`` of them; the 2-D origins are their product);
-    ``leftover`` the cells at the end no window reaches. ``params = f·f·c_in·c_out + c_out``.
+    ``leftover`` the cells at the end no window reaches. ``params = k·k·c_in·c_out + c_out``.
     """
 
     n: int
-    f: int
+    k: int
     s: int
     p: int
     d: int
@@ -70,9 +74,9 @@ class ArithmeticState:
 
 
 def arithmetic_state(
-    n: int, f: int, s: int = 1, p: int = 0, d: int = 1, c_in: int = 3, c_out: int = 10
+    n: int, k: int, s: int = 1, p: int = 0, d: int = 1, c_in: int = 3, c_out: int = 10
 ) -> ArithmeticState:
-    """Arithmetic of an ``n×n×c_in`` input through ``c_out`` ``f×f`` filters (stride, padding,
+    """Arithmetic of an ``n×n×c_in`` input through ``c_out`` ``k×k`` filters (stride, padding,
     dilation ``s``, ``p``, ``d``).
 
     A filter that does not fit gives ``fits=False`` and the reason in ``message`` rather than an
@@ -80,22 +84,22 @@ def arithmetic_state(
     type or below their minimum raise ``TypeError``/``ValueError``.
     """
     n = as_int(n, "n", minimum=1)
-    f = as_int(f, "f", minimum=1)
+    k = as_int(k, "k", minimum=1)
     s = as_int(s, "s", minimum=1)
     p = as_int(p, "p", minimum=0)
     d = as_int(d, "d", minimum=1)
     c_in = as_int(c_in, "c_in", minimum=1)
     c_out = as_int(c_out, "c_out", minimum=1)
-    span = d * (f - 1) + 1
+    span = d * (k - 1) + 1
     padded = n + 2 * p
-    formula = "(N − F + 2P)/S + 1 = " + shapes.conv_output_formula(n, f, s, p, d)
-    params = shapes.conv_params(c_in, c_out, f)
-    params_formula = f"F·F·C_in·C_out + C_out = {f}·{f}·{c_in}·{c_out} + {c_out} = {params:,}"
+    formula = "(n − k + 2p)/s + 1 = " + shapes.conv_output_formula(n, k, s, p, d)
+    params = shapes.conv_params(c_in, c_out, k)
+    params_formula = f"k·k·C_in·C_out + C_out = {k}·{k}·{c_in}·{c_out} + {c_out} = {params:,}"
     try:
-        floor_size = shapes.conv_output_size(n, f, stride=s, padding=p, dilation=d)
+        floor_size = shapes.conv_output_size(n, k, stride=s, padding=p, dilation=d)
     except ValueError as err:  # the filter is larger than the padded input
         return ArithmeticState(
-            n, f, s, p, d, c_in, c_out, span, padded, None, 0, False, str(err), (), padded,
+            n, k, s, p, d, c_in, c_out, span, padded, None, 0, False, str(err), (), padded,
             params, formula, params_formula,
         )  # fmt: skip
     check_memory(
@@ -105,7 +109,7 @@ def arithmetic_state(
     )
     try:
         out_size: int | None = shapes.conv_output_size(
-            n, f, stride=s, padding=p, dilation=d, exact=True
+            n, k, stride=s, padding=p, dilation=d, exact=True
         )
         message = (
             f"output {out_size}×{out_size}×{c_out}: {out_size}×{out_size} window positions "
@@ -117,7 +121,7 @@ def arithmetic_state(
     positions = tuple(i * s for i in range(floor_size))
     leftover = padded - (positions[-1] + span)
     return ArithmeticState(
-        n, f, s, p, d, c_in, c_out, span, padded, out_size, floor_size, out_size is not None,
+        n, k, s, p, d, c_in, c_out, span, padded, out_size, floor_size, out_size is not None,
         message, positions, leftover, params, formula, params_formula,
     )  # fmt: skip
 
@@ -129,7 +133,7 @@ def check_drawable(state: ArithmeticState) -> None:
     """
     if state.padded > DRAW_LIMIT:
         raise ValueError(
-            f"the padded input {state.padded}×{state.padded} (N + 2P = {state.n} + 2·{state.p}) "
+            f"the padded input {state.padded}×{state.padded} (n + 2p = {state.n} + 2·{state.p}) "
             f"is too large to draw: at most {DRAW_LIMIT}×{DRAW_LIMIT}. The arithmetic still "
             f"holds: {state.formula}"
         )
@@ -169,8 +173,8 @@ def draw_arithmetic(
         )
         row, col = divmod(position, state.floor_size)
         top, left = state.positions[row], state.positions[col]
-        for i in range(state.f):  # the taps of a dilated filter are d cells apart
-            for j in range(state.f):
+        for i in range(state.k):  # the taps of a dilated filter are d cells apart
+            for j in range(state.k):
                 ax_in.add_patch(
                     Rectangle(
                         (left + j * state.d - 0.5, top + i * state.d - 0.5),
@@ -198,7 +202,7 @@ def draw_arithmetic(
             transform=ax_out.transAxes,
         )
     ax_in.set_xlabel(
-        f"filter {state.f}×{state.f}"
+        f"kernel {state.k}×{state.k}"
         + (f", dilation {state.d} (spans {state.span})" if state.d > 1 else ""),
         fontsize=9,
     )
@@ -208,23 +212,23 @@ def draw_arithmetic(
 class ArithmeticExplorer(Explorer[ArithmeticState]):
     """The explorer widget; build it with :func:`arithmetic_explorer`.
 
-    Controls: ``n``, ``f``, ``s``, ``p``, ``d`` (sliders), ``c_in``, ``c_out`` (number boxes),
+    Controls: ``n``, ``k``, ``s``, ``p``, ``d`` (sliders), ``c_in``, ``c_out`` (number boxes),
     ``position`` (which window to outline); outputs: ``summary`` (formulas), ``message`` (fits
     or why not), ``image``; ``state`` is the current :class:`ArithmeticState`.
     """
 
-    def __init__(self, n: int, f: int, s: int, p: int, d: int, c_in: int, c_out: int):
-        self.n = int_slider(n, 1, 32, "N (input)")
-        self.f = int_slider(f, 1, 11, "F (filter)")
-        self.s = int_slider(s, 1, 6, "S (stride)")
-        self.p = int_slider(p, 0, 6, "P (padding)")
-        self.d = int_slider(d, 1, 4, "dilation")
+    def __init__(self, n: int, k: int, s: int, p: int, d: int, c_in: int, c_out: int):
+        self.n = int_slider(n, 1, 32, "n (input)")
+        self.k = int_slider(k, 1, 11, "k (kernel)")
+        self.s = int_slider(s, 1, 6, "s (stride)")
+        self.p = int_slider(p, 0, 6, "p (padding)")
+        self.d = int_slider(d, 1, 4, "d (dilation)")
         self.c_in, self.c_out = (
             widgets.BoundedIntText(value=c, min=1, max=max(4096, c), description=name)
             for c, name in ((c_in, "C_in"), (c_out, "C_out"))
         )
         self.position = int_slider(0, 0, 0, "window")  # its range follows the state (sync)
-        controls = {"n": self.n, "f": self.f, "s": self.s, "p": self.p, "d": self.d}
+        controls = {"n": self.n, "k": self.k, "s": self.s, "p": self.p, "d": self.d}
         super().__init__(
             {**controls, "c_in": self.c_in, "c_out": self.c_out},
             [
@@ -264,18 +268,18 @@ class ArithmeticExplorer(Explorer[ArithmeticState]):
     def describe(self, state: ArithmeticState) -> str:
         result = f"output {state.out_size}×{state.out_size}" if state.fits else "does not fit"
         return (
-            f"N={state.n}, F={state.f}, S={state.s}, P={state.p}, dilation={state.d}: "
-            f"{result}, {state.params:,} parameters"
+            f"n={state.n}, k={state.k}, s={state.s}, p={state.p}, d={state.d}, "
+            f"C_in={state.c_in}, C_out={state.c_out}: {result}, {state.params:,} parameters"
         )
 
 
 def arithmetic_explorer(
-    n: int = 7, f: int = 3, s: int = 1, p: int = 0, d: int = 1, c_in: int = 3, c_out: int = 10
+    n: int = 7, k: int = 3, s: int = 1, p: int = 0, d: int = 1, c_in: int = 3, c_out: int = 10
 ) -> ArithmeticExplorer:
-    """Build the explorer: sliders for N, F, S, P and dilation, boxes for C_in and C_out.
+    """Build the explorer: sliders for n, k, s, p and d, boxes for C_in and C_out.
 
     Shows the padded grid and the window positions, the output size formula with numbers, the
     parameter count and a clear message when the filter does not fit. Returns the container.
     """
-    check_drawable(arithmetic_state(n, f, s, p, d, c_in, c_out))  # reject before building
-    return ArithmeticExplorer(n, f, s, p, d, c_in, c_out)
+    check_drawable(arithmetic_state(n, k, s, p, d, c_in, c_out))  # reject before building
+    return ArithmeticExplorer(n, k, s, p, d, c_in, c_out)

@@ -37,6 +37,12 @@ from cnnlab.widgets._matrix import as_matrix, format_matrix, parse_matrix
 LECTURE_X = ((0.0, 1.0, 2.0), (3.0, 4.0, 5.0), (6.0, 7.0, 8.0))
 LECTURE_K = ((0.0, 1.0), (2.0, 3.0))
 
+#: the stepper's default input: a 7×7 picture of a bright 3×4 block on a dark ground, so that
+#: every kernel on offer (up to the 5×5 Gaussian) has at least 3×3 positions and edges to find
+DEMO_X = tuple(
+    tuple(9.0 if 2 <= i <= 4 and 1 <= j <= 4 else 0.0 for j in range(7)) for i in range(7)
+)
+
 CUSTOM = "custom"
 
 
@@ -306,13 +312,14 @@ def correlation_stepper(
     """Build the cross-correlation stepper for ``X`` (H, W) and a kernel (kh, kw).
 
     The kernel is ``K`` when given, else the named ``kernel`` from :data:`cnnlab.filters.KERNELS`,
-    else the lecture's ``[[0, 1], [2, 3]]``; ``X`` defaults to ``[[0, 1, 2], [3, 4, 5], [6, 7, 8]]``
-    (the four steps give 19, 25, 37, 43). Both stay editable in the widget; typing errors are
-    shown in it. Returns the container: end a notebook cell with it to display it.
+    else the lecture's ``[[0, 1], [2, 3]]``; ``X`` defaults to :data:`DEMO_X`, a 7×7 picture of a
+    bright block (pass ``LECTURE_X`` for the lecture's 3×3 example, whose four steps give 19, 25,
+    37, 43). Both stay editable in the widget; typing errors are shown in it. Returns the
+    container: end a notebook cell with it to display it.
     """
     if K is not None and kernel is not None:
         raise ValueError("give either K (a matrix) or kernel (a name), not both")
-    x = as_matrix(LECTURE_X if X is None else X, "X")
+    x = as_matrix(DEMO_X if X is None else X, "X")
     if kernel is not None:
         kernel = check_choice(kernel, "kernel", filters.KERNELS)
         k = filters.get_kernel(kernel, torch.float64)

@@ -172,9 +172,9 @@ class PoolingExplorer(Explorer[PoolingState]):
     def __init__(self, x: torch.Tensor, kind: str, size: int, stride: int, padding: int):
         self.x = x
         self.kind = ChoiceToggleButtons(options=list(KINDS), value=kind, description="pooling")
-        self.size = int_slider(size, 1, 8, "size F")
-        self.stride = int_slider(stride, 1, 8, "stride S")
-        self.padding = int_slider(padding, 0, 4, "padding P")
+        self.size = int_slider(size, 1, 8, "size k")
+        self.stride = int_slider(stride, 1, 8, "stride s")
+        self.padding = int_slider(padding, 0, 4, "padding p")
         super().__init__(
             {"kind": self.kind, "size": self.size, "stride": self.stride, "padding": self.padding},
             [self.kind, widgets.HBox([self.size, self.stride, self.padding])],

@@ -341,7 +341,7 @@ def test_corr2d_detects_true_convolution() -> None:
 def test_corr2d_detects_an_off_by_one_loop() -> None:
     message = failure("corr2d", lambda X, K: loop_corr2d(X, K)[:-1, :-1])
     assert "expected output of shape (2, 2), got (1, 1)" in message
-    assert "one row and one column short" in message and "(N − F)/S + 1" in message
+    assert "one row and one column short" in message and "(n − k)/s + 1" in message
     message = failure("corr2d", lambda X, K: F.pad(loop_corr2d(X, K), (0, 1, 0, 1)))
     assert "one row and one column too big" in message
 

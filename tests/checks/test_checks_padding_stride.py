@@ -176,7 +176,7 @@ def test_the_invalid_cases_are_refused_by_pytorch() -> None:
 def test_conv_params_detects_missing_bias_and_depth() -> None:
     message = failure("conv_params", lambda d, k, f, b=True: f * f * d * k)
     assert "expected 760" in message and "got 750" in message
-    assert "F·F·D1·K + K" in message
+    assert "k·k·C_in·C_out + C_out" in message
     message = failure("conv_params", lambda d, k, f, b=True: f * f * k + (k if b else 0))
     assert "got 260" in message and "full input depth" in message
     message = failure("conv_params", lambda d, k, f, b=True: f * f * d * k + k)
@@ -187,9 +187,9 @@ def test_conv_params_detects_one_filter_and_one_bias() -> None:
     message = failure("conv_params", lambda d, k, f, b=True: f * f * d + (1 if b else 0))
     assert "that is one filter" in message
     message = failure("conv_params", lambda d, k, f, b=True: f * f * d * k + (1 if b else 0))
-    assert "one bias per filter: + K, not + 1" in message
+    assert "one bias per filter: + C_out, not + 1" in message
     message = failure("conv_params", lambda d, k, f, b=True: f * d * k + (k if b else 0))
-    assert "F·F·D1 weights each" in message
+    assert "k·k·C_in weights each" in message
 
 
 def test_receptive_field_detects_summed_kernels_and_ignored_strides() -> None:

@@ -164,7 +164,7 @@ def test_pool2d_detects_off_by_one_and_swapped_axes() -> None:
         return loop_pool(X, p, s, mode)[:-1, :-1]
 
     message = failure("pool2d", short)
-    assert "one row and one column short" in message and "(W − F)/S + 1" in message
+    assert "one row and one column short" in message and "(W − k)/s + 1" in message
 
     def swapped(X: torch.Tensor, p: int, s: int | None = None, mode: str = "max"):
         return loop_pool(X.T, p, s, mode)

@@ -1,0 +1,198 @@
+"""Topic 10's measurements as bands: gradient flow through a deep plain CNN, with and without
+batch norm, and the learning rates each tolerates.
+
+Every config builds ``build_deep_plain`` (``depth`` 3×3 convolutions of ``width`` maps) with one
+activation and initialisation, measures the per-layer gradient norms at initialisation on a
+batch (:func:`cnnlab.gradients.grad_norm_profile`), then trains it with SGD (momentum 0.9,
+constant learning rate) on digits (quick) or shapes (full), recording the gradient norms at
+every step (:class:`cnnlab.train.GradNormRecorder`). Configs:
+
+* ``sigmoid_default``, ``sigmoid_glorot``, ``tanh_glorot``, ``relu_default``, ``relu_he``:
+  plain nets at the profile's ``lr``;
+* ``plain_lr<r>`` / ``bn_lr<r>`` for r in :data:`LRS`: ReLU, He init, without / with batch norm.
+
+The notebook calls :func:`run_config` for the configs it shows, so its fresh run with seed s is
+this experiment's seed s (on the same hardware).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from cnnlab.experiments.registry import Experiment
+from cnnlab.train.callbacks import Callback
+
+TOPIC = 10
+LRS = (0.02, 0.1, 0.5)
+# A diverged run (NaN loss, NaN weights) learned nothing: its loss counts as chance, ln 10.
+CHANCE_LOSS = math.log(10)
+ACTIVATION_CONFIGS = ("sigmoid_default", "sigmoid_glorot", "tanh_glorot", "relu_default", "relu_he")
+SWEEP_CONFIGS = tuple(f"{kind}_lr{lr:g}" for kind in ("plain", "bn") for lr in LRS)
+CONFIGS = ACTIVATION_CONFIGS + SWEEP_CONFIGS
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What a config name means: the network's activation, init, batch norm, and the lr."""
+
+    activation: str
+    init: str
+    batch_norm: bool
+    lr: float | None  # None: the profile's lr
+
+
+def spec_of(config: str) -> Spec:
+    """``"relu_he"`` -> Spec("relu", "he", False, None); ``"bn_lr0.5"`` -> BN ReLU-He at 0.5."""
+    if config in ACTIVATION_CONFIGS:
+        activation, init = config.split("_")
+        return Spec(activation, init, False, None)
+    if config in SWEEP_CONFIGS:
+        kind, lr = config.split("_lr")
+        return Spec("relu", "he", kind == "bn", float(lr))
+    raise ValueError(f"unknown config {config!r}; configs: {', '.join(CONFIGS)}")
+
+
+@dataclass
+class Run:
+    """One config's measurements. ``history``: the ``fit`` History of the epochs completed;
+    ``val_acc_curve``: validation accuracy per epoch, where the epochs after a divergence (the
+    loss became NaN, and so do the weights) hold the accuracy of the diverged network."""
+
+    init_profile: list[float]
+    train_profile: list[float]
+    history: Any
+    val_acc_curve: list[float]
+    diverged: bool
+
+    @property
+    def loss_curve(self) -> list[float]:
+        """Mean training loss per epoch; the epochs from a divergence on count as chance."""
+        curve = list(self.history.train_loss)
+        return curve + [CHANCE_LOSS] * (len(self.val_acc_curve) - len(curve))
+
+    def metrics(self) -> dict[str, float | list[float]]:
+        return {
+            "init_profile": self.init_profile,
+            "train_profile": self.train_profile,
+            "train_loss": self.loss_curve[-1],
+            "val_acc": self.val_acc_curve[-1],
+            "diverged": float(self.diverged),
+            "loss_curve": self.loss_curve,
+            "val_acc_curve": self.val_acc_curve,
+        }
+
+
+class _KeepTrainer(Callback):
+    """Keeps the trainer, whose history survives a divergence (``fit`` then raises)."""
+
+    trainer: Any = None
+
+    def on_fit_start(self, trainer: Any) -> None:
+        self.trainer = trainer
+
+
+def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
+    """Top-1 accuracy of ``model`` (eval mode); NaN logits predict class 0, as argmax does."""
+    device = next(model.parameters()).device
+    model.eval()
+    with torch.no_grad():
+        pred = model(images.to(device)).argmax(1).cpu()
+    return float((pred == labels).double().mean())
+
+
+def load_data(sizes: Mapping[str, Any], seed: int) -> tuple[Any, Any]:
+    """The profile's training and validation sets (seeded split)."""
+    from cnnlab.data import load_dataset
+
+    size = sizes["image_size"]
+    train = load_dataset(sizes["dataset"], "train", n=sizes["n_train"], size=size, seed=seed)
+    val = load_dataset(sizes["dataset"], "val", size=size, seed=seed)
+    return train, val
+
+
+def probe_config(
+    config: str, seed: int, sizes: Mapping[str, Any], train: Any
+) -> tuple[nn.Module, list[float]]:
+    """The config's network, seeded with ``seed``, and its per-layer gradient norms at
+    initialisation on the first ``probe_batch`` training images."""
+    from cnnlab.gradients import grad_norm_profile
+    from cnnlab.models.deep_plain import build_deep_plain
+
+    spec = spec_of(config)
+    torch.manual_seed(seed)
+    model = build_deep_plain(
+        depth=sizes["depth"], width=sizes["width"], activation=spec.activation,
+        init=spec.init, batch_norm=spec.batch_norm, in_channels=train.images.shape[1],
+    )  # fmt: skip
+    probe = sizes["probe_batch"]
+    return model, grad_norm_profile(model, train.images[:probe], train.labels[:probe])
+
+
+def run_config(config: str, seed: int, sizes: Mapping[str, Any], data: Any = None) -> Run:
+    """Build, probe and train one config with ``seed`` (weights, batch order); ``data``: the
+    (train, val) pair of :func:`load_data` if already loaded."""
+    from cnnlab.gradients import is_layer_weight, recorded_profile
+    from cnnlab.train import GradNormRecorder, fit, pick_device
+
+    spec = spec_of(config)
+    train, val = data or load_data(sizes, seed)
+    model, init_profile = probe_config(config, seed, sizes, train)
+    recorder, keep = GradNormRecorder(include=is_layer_weight), _KeepTrainer()
+    try:
+        fit(
+            model, train, val, epochs=sizes["epochs"], batch_size=sizes["batch_size"],
+            lr=spec.lr or sizes["lr"], optimizer="sgd", momentum=0.9, seed=seed,
+            device=pick_device(), progress=False, callbacks=[recorder, keep],
+        )  # fmt: skip
+        diverged = False
+    except FloatingPointError:  # the loss became NaN: the lr is too high for this network
+        diverged = True
+    history = keep.trainer.history
+    curve = list(history.val_acc)
+    if diverged:
+        curve += [accuracy(model, val.images, val.labels)] * (sizes["epochs"] - len(curve))
+    return Run(init_profile, recorded_profile(recorder), history, curve, diverged)
+
+
+def _run(config: str, seed: int, profile: str) -> dict[str, float | list[float]]:
+    from cnnlab.course.manifest import get_topic
+
+    return run_config(config, seed, get_topic(TOPIC).profile_sizes(profile)).metrics()
+
+
+EXPERIMENT = Experiment(
+    name="vanishing_gradients",
+    topic=TOPIC,
+    description="gradient norms per layer and training of a deep plain CNN, with and without BN",
+    configs=CONFIGS,
+    metrics=(
+        "init_profile",
+        "train_profile",
+        "train_loss",
+        "val_acc",
+        "diverged",
+        "loss_curve",
+        "val_acc_curve",
+    ),  # fmt: skip
+    run=_run,
+    # Gradient norms at initialisation depend only on the seed's weights: another CPU moves
+    # only their last digits, which cnnlab.gradients.profile_in_band allows as 1 % of each
+    # value (an absolute tolerance would swamp the sigmoid's 1e-18). Training is chaotic:
+    # other hardware acts like another seed; "diverged" is exact.
+    tolerance={
+        "init_profile": 0.0,
+        "train_profile": 0.02,
+        "train_loss": 0.1,
+        "val_acc": 0.05,
+        "diverged": 0.0,
+        "loss_curve": 0.1,
+        "val_acc_curve": 0.06,
+    },
+    seeds=10,
+)
