@@ -64,16 +64,16 @@ def test_relative_links_lead_to_files(path: Path) -> None:
     targets = re.findall(r"\]\(([^)\s]+)\)", text) + re.findall(r"^\[[^]]+\]: (\S+)$", text, re.M)
     local = [t.split("#")[0] for t in targets if not re.match(r"[a-z]+:|#", t)]
     missing = [t for t in local if not (path.parent / t).exists()]
-    assert local and not missing, f"{path.name} links to missing files: {missing}"
+    assert not missing, f"{path.name} links to missing files: {missing}"
+    assert local or path.name != "README.md"  # the README links its notebooks and docs
 
 
 def test_a_planned_topic_gets_its_row_and_links_once_built() -> None:
-    planned = topics(built=False)
-    if not planned:
-        pytest.skip("every topic is built")
-    built = tuple(dataclasses.replace(t, built=True) if t is planned[0] else t for t in TOPICS)
-    before, after = markdown_table({}), markdown_table({}, built)
-    topic = planned[0]
+    # every topic may be built already: then pretend the last one is still planned
+    topic = (topics(built=False) or (dataclasses.replace(TOPICS[-1], built=False),))[0]
+    base = tuple(topic if t.number == topic.number else t for t in TOPICS)
+    built = tuple(dataclasses.replace(t, built=True) if t is topic else t for t in base)
+    before, after = markdown_table({}, base), markdown_table({}, built)
     assert str(topic.notebook) not in before and f"| {topic.number} |" in before  # "planned"
     assert str(topic.notebook) in after and colab.colab_url(topic.exercise) in after
     assert topic.title in after

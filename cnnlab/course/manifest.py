@@ -323,6 +323,9 @@ TOPICS: tuple[Topic, ...] = (
                     "epochs": 4,
                     "batch_size": 64,
                     "lr": 0.02,
+                    # the lr sweep's shallower net: the 20-layer plain one trains at no rate
+                    "sweep_depth": 4,
+                    "sweep_epochs": 8,
                 },
                 "full": {
                     "dataset": "shapes",
@@ -334,6 +337,8 @@ TOPICS: tuple[Topic, ...] = (
                     "epochs": 20,
                     "batch_size": 128,
                     "lr": 0.02,
+                    "sweep_depth": 6,
+                    "sweep_epochs": 20,
                 },
             }
         ),
@@ -477,7 +482,51 @@ TOPICS: tuple[Topic, ...] = (
         "Comparing architectures",
         "III",
         "accuracy against multiply-adds against parameters, published and measured",
-        built=False,
+        widgets=("model_comparison_explorer",),
+        models=(
+            "alexnet",
+            "zfnet",
+            "nin",
+            "vgg11",
+            "vgg13",
+            "vgg16",
+            "vgg19",
+            "googlenet",
+            "bn_inception",
+            "inception_v3",
+            "inception_v4",
+            "inception_resnet_v2",
+            "resnet18",
+            "resnet34",
+            "resnet50",
+            "resnet101",
+            "resnet152",
+            "resnext50_32x4d",
+            "resnext101_32x4d",
+            "resnext101_64x4d",
+            "densenet121",
+            "densenet161",
+            "dpn92",
+            "dpn98",
+            "mobilenet_v1",
+        ),
+        experiments=("latency",),
+        sizes=_frozen(
+            {
+                "quick": {
+                    "latency_repeats": 5,
+                    "latency_warmup": 2,
+                    "fresh_models": ("nin", "resnet18", "mobilenet_v1"),
+                    "fresh_repeats": 3,
+                },
+                "full": {
+                    "latency_repeats": 20,
+                    "latency_warmup": 5,
+                    "fresh_models": ("nin", "vgg16", "resnet18", "resnet50", "mobilenet_v1"),
+                    "fresh_repeats": 10,
+                },
+            }
+        ),
     ),
     Topic(
         15,
@@ -485,7 +534,31 @@ TOPICS: tuple[Topic, ...] = (
         "Transfer learning",
         "IV",
         "the Yosinski experiment; frozen features vs fine-tuning vs from scratch",
-        built=False,
+        widgets=("transfer_explorer",),
+        models=("resnet18",),
+        experiments=("transfer",),
+        sizes=_frozen(
+            {
+                "quick": {
+                    "image_size": 16,
+                    "n_train": 600,
+                    "epochs": 6,
+                    "batch_size": 64,
+                    "lr": 0.01,
+                    "little_per_class": 20,
+                    "finetune_lr_scale": 0.1,
+                },
+                "full": {
+                    "image_size": 16,
+                    "n_train": 2700,
+                    "epochs": 20,
+                    "batch_size": 128,
+                    "lr": 0.005,
+                    "little_per_class": 20,
+                    "finetune_lr_scale": 0.1,
+                },
+            }
+        ),
     ),
 )
 

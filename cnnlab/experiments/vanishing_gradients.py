@@ -8,8 +8,18 @@ constant learning rate) on digits (quick) or shapes (full), recording the gradie
 every step (:class:`cnnlab.train.GradNormRecorder`). Configs:
 
 * ``sigmoid_default``, ``sigmoid_glorot``, ``tanh_glorot``, ``relu_default``, ``relu_he``:
-  plain nets at the profile's ``lr``;
-* ``plain_lr<r>`` / ``bn_lr<r>`` for r in :data:`LRS`: ReLU, He init, without / with batch norm.
+  plain nets of ``depth`` layers at the profile's ``lr`` for ``epochs``;
+* ``relu_he_bn``: the same ReLU-He net with batch norm, at the profile's ``lr``;
+* ``plain_lr<r>`` / ``bn_lr<r>`` for r in :data:`LRS`, the learning-rate sweep: ReLU, He init,
+  without / with batch norm, a *shallower* net of ``sweep_depth`` layers trained for
+  ``sweep_epochs``. (The ``depth``-layer plain net does not train at any rate in the quick
+  budget — an earlier band measured it at ln 10 after 64 steps at 0.02, 0.1 and 0.5 — so it
+  could not show where the plain net's rates end; a 4-layer one trains at a low rate and fails
+  at a high one, where its batch-norm twin still trains.)
+
+``diverged`` is 1 when the run diverged: its training loss became non-finite (NaN or inf), or
+its last epoch's mean training loss is above the loss of the untrained network on the training
+set (:func:`start_loss`) — training made it worse than where it started.
 
 The notebook calls :func:`run_config` for the configs it shows, so its fresh run with seed s is
 this experiment's seed s (on the same hardware).
@@ -29,46 +39,61 @@ from cnnlab.experiments.registry import Experiment
 from cnnlab.train.callbacks import Callback
 
 TOPIC = 10
-LRS = (0.02, 0.1, 0.5)
-# A diverged run (NaN loss, NaN weights) learned nothing: its loss counts as chance, ln 10.
+LRS = (0.03, 0.1, 0.3, 1.0)
+# A run whose loss became NaN (NaN weights too) learned nothing: its loss counts as chance, ln 10.
 CHANCE_LOSS = math.log(10)
 ACTIVATION_CONFIGS = ("sigmoid_default", "sigmoid_glorot", "tanh_glorot", "relu_default", "relu_he")
+BN_CONFIG = "relu_he_bn"
 SWEEP_CONFIGS = tuple(f"{kind}_lr{lr:g}" for kind in ("plain", "bn") for lr in LRS)
-CONFIGS = ACTIVATION_CONFIGS + SWEEP_CONFIGS
+CONFIGS = ACTIVATION_CONFIGS + (BN_CONFIG,) + SWEEP_CONFIGS
 
 
 @dataclass(frozen=True)
 class Spec:
-    """What a config name means: the network's activation, init, batch norm, and the lr."""
+    """What a config name means: the network's activation, init, batch norm, the lr, and
+    whether it is the sweep's shallower net (``sweep_depth`` layers, ``sweep_epochs``)."""
 
     activation: str
     init: str
     batch_norm: bool
     lr: float | None  # None: the profile's lr
+    sweep: bool = False
+
+    def depth(self, sizes: Mapping[str, Any]) -> int:
+        return int(sizes["sweep_depth"] if self.sweep else sizes["depth"])
+
+    def epochs(self, sizes: Mapping[str, Any]) -> int:
+        return int(sizes["sweep_epochs"] if self.sweep else sizes["epochs"])
 
 
 def spec_of(config: str) -> Spec:
-    """``"relu_he"`` -> Spec("relu", "he", False, None); ``"bn_lr0.5"`` -> BN ReLU-He at 0.5."""
+    """``"relu_he"`` -> Spec("relu", "he", False, None); ``"bn_lr0.3"`` -> the sweep's BN
+    ReLU-He net at 0.3."""
     if config in ACTIVATION_CONFIGS:
         activation, init = config.split("_")
         return Spec(activation, init, False, None)
+    if config == BN_CONFIG:
+        return Spec("relu", "he", True, None)
     if config in SWEEP_CONFIGS:
         kind, lr = config.split("_lr")
-        return Spec("relu", "he", kind == "bn", float(lr))
+        return Spec("relu", "he", kind == "bn", float(lr), sweep=True)
     raise ValueError(f"unknown config {config!r}; configs: {', '.join(CONFIGS)}")
 
 
 @dataclass
 class Run:
     """One config's measurements. ``history``: the ``fit`` History of the epochs completed;
-    ``val_acc_curve``: validation accuracy per epoch, where the epochs after a divergence (the
-    loss became NaN, and so do the weights) hold the accuracy of the diverged network."""
+    ``val_acc_curve``: validation accuracy per epoch, where the epochs after a non-finite loss
+    (NaN, and so are the weights) hold the accuracy of the broken network; ``start_loss``: the
+    untrained network's loss on the training set; ``diverged``: the loss became non-finite or
+    ended above ``start_loss``."""
 
     init_profile: list[float]
     train_profile: list[float]
     history: Any
     val_acc_curve: list[float]
     diverged: bool
+    start_loss: float = math.nan
 
     @property
     def loss_curve(self) -> list[float]:
@@ -106,6 +131,23 @@ def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> fl
     return float((pred == labels).double().mean())
 
 
+def start_loss(model: nn.Module, train: Any, batch_size: int) -> float:
+    """Mean cross-entropy of the untrained ``model`` on the training set, in training mode
+    (batch norm with the statistics of each batch of ``batch_size``, as training sees them);
+    measured on a copy, so the model's running statistics stay untouched."""
+    import copy
+
+    probe = copy.deepcopy(model).train()
+    device = next(probe.parameters()).device
+    total = 0.0
+    with torch.no_grad():
+        for i in range(0, len(train.labels), batch_size):
+            x = train.images[i : i + batch_size].to(device)
+            y = train.labels[i : i + batch_size].to(device)
+            total += float(nn.functional.cross_entropy(probe(x), y, reduction="sum"))
+    return total / len(train.labels)
+
+
 def load_data(sizes: Mapping[str, Any], seed: int) -> tuple[Any, Any]:
     """The profile's training and validation sets (seeded split)."""
     from cnnlab.data import load_dataset
@@ -127,7 +169,7 @@ def probe_config(
     spec = spec_of(config)
     torch.manual_seed(seed)
     model = build_deep_plain(
-        depth=sizes["depth"], width=sizes["width"], activation=spec.activation,
+        depth=spec.depth(sizes), width=sizes["width"], activation=spec.activation,
         init=spec.init, batch_norm=spec.batch_norm, in_channels=train.images.shape[1],
     )  # fmt: skip
     probe = sizes["probe_batch"]
@@ -143,21 +185,24 @@ def run_config(config: str, seed: int, sizes: Mapping[str, Any], data: Any = Non
     spec = spec_of(config)
     train, val = data or load_data(sizes, seed)
     model, init_profile = probe_config(config, seed, sizes, train)
+    start = start_loss(model, train, sizes["batch_size"])
+    epochs = spec.epochs(sizes)
     recorder, keep = GradNormRecorder(include=is_layer_weight), _KeepTrainer()
     try:
         fit(
-            model, train, val, epochs=sizes["epochs"], batch_size=sizes["batch_size"],
+            model, train, val, epochs=epochs, batch_size=sizes["batch_size"],
             lr=spec.lr or sizes["lr"], optimizer="sgd", momentum=0.9, seed=seed,
             device=pick_device(), progress=False, callbacks=[recorder, keep],
         )  # fmt: skip
-        diverged = False
+        finite = True
     except FloatingPointError:  # the loss became NaN: the lr is too high for this network
-        diverged = True
+        finite = False
     history = keep.trainer.history
     curve = list(history.val_acc)
-    if diverged:
-        curve += [accuracy(model, val.images, val.labels)] * (sizes["epochs"] - len(curve))
-    return Run(init_profile, recorded_profile(recorder), history, curve, diverged)
+    if not finite:
+        curve += [accuracy(model, val.images, val.labels)] * (epochs - len(curve))
+    diverged = not finite or history.train_loss[-1] > start
+    return Run(init_profile, recorded_profile(recorder), history, curve, diverged, start)
 
 
 def _run(config: str, seed: int, profile: str) -> dict[str, float | list[float]]:

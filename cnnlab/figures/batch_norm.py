@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -71,8 +72,10 @@ def plot_lr_sweep(
     fresh: Mapping[str, float] | None = None,
     metric: str = "val_acc",
 ) -> Figure:
-    """Validation accuracy against the learning rate, plain vs BN: the stored median with
-    min–max bars, and this run's values as crosses."""
+    """``metric`` (default the validation accuracy) against the learning rate, plain vs BN: the
+    stored median with min–max bars over seeds, and this run's values as crosses. For
+    ``train_loss`` a dotted line marks chance, ln 10 (guessing among ten classes); a run whose
+    final loss lies above its untrained loss counts as diverged."""
     fig = Figure(figsize=(5.5, 3.0), layout="constrained")
     ax = fig.subplots()
     results = (band or {}).get("results", {})
@@ -88,7 +91,10 @@ def plot_lr_sweep(
             mine = [fresh[n] for n in names if n in fresh]
             if len(mine) == len(names):
                 ax.plot(lrs, mine, "x", ms=8, color=f"C{i}", label=f"{kind}: this run")
+    if metric == "train_loss":
+        ax.axhline(math.log(10), color="grey", ls=":", lw=1, label="chance, ln 10")
     ax.set_xscale("log")
+    ax.set_xticks(list(lrs), [f"{lr:g}" for lr in lrs])
     ax.set_xlabel("learning rate (SGD, momentum 0.9)")
     ax.set_ylabel(metric.replace("_", " "))
     ax.grid(alpha=0.3)

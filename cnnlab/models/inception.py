@@ -24,6 +24,11 @@ Deviations, for every model of the family
       biases, BN γ=1 β=0 — not the papers' (Caffe "xavier", TF truncated normals).
     * The final average pool is a global (adaptive) average pool: the same at the design input.
     * ``in_channels``/``num_classes`` replace the 3 inputs and 1000 (or 1001) outputs.
+
+torchvision ``state_dict`` files (see :func:`cnnlab.models.load_pretrained` and
+``docs/pretrained.md``): ``googlenet(variant="torchvision")`` and ``inception_v3`` have
+torchvision's module names and compute torchvision's networks; ``transform_input=True`` adds the
+input re-scaling that torchvision's pretrained Google weights expect (:class:`TransformInput`).
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from cnnlab._validate import as_int
+from cnnlab._validate import as_int, check_choice
 from cnnlab.models.layers import LRN, ConvBNAct, check_dropout, concat_branches, init_weights
 from cnnlab.models.registry import register
 
@@ -60,6 +65,36 @@ def _check_float(value: object, name: str, low: float, high: float) -> float:
     if not low <= value < high:
         raise ValueError(f"{name} must be a float in [{low}, {high}), got {value!r}")
     return float(value)
+
+
+class TransformInput(nn.Module):
+    """torchvision's ``transform_input`` for the Google-trained GoogLeNet and Inception-v3.
+
+    Input normalised with the ImageNet mean and std, ``(x - mean) / std``, is mapped to the
+    [-1, 1] scaling the Google weights were trained on, ``(x·std + mean - 0.5) / 0.5``, channel
+    by channel, with torchvision's exact arithmetic (so outputs stay bit-identical).
+    (N, 3, H, W) -> (N, 3, H, W); no parameters, so no ``state_dict`` keys.
+    """
+
+    MEAN = (0.485, 0.456, 0.406)
+    STD = (0.229, 0.224, 0.225)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise ValueError(
+                f"transform_input needs (N, 3, H, W) RGB input, got shape {tuple(x.shape)}"
+            )
+        chans = [
+            torch.unsqueeze(x[:, c], 1) * (s / 0.5) + (m - 0.5) / 0.5
+            for c, (m, s) in enumerate(zip(self.MEAN, self.STD, strict=True))
+        ]
+        return torch.cat(chans, 1)
+
+
+def _check_bool(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
 
 
 def _init_weights(model: nn.Module) -> None:
@@ -163,6 +198,8 @@ class GoogLeNet(nn.Module):
         k5: int = 5,
         course: bool = False,
         width_mult: float = 1.0,
+        tv_pooling: bool = False,
+        transform_input: bool = False,
     ) -> None:
         super().__init__()
         num_classes = as_int(num_classes, "num_classes", minimum=1)
@@ -175,6 +212,10 @@ class GoogLeNet(nn.Module):
         if width_mult <= 0:
             raise ValueError(f"width_mult must be a positive float, got {width_mult!r}")
         self.aux_logits = bool(aux_logits)
+        transform_input = _check_bool(transform_input, "transform_input")
+        if transform_input and in_channels != 3:
+            raise ValueError(f"transform_input needs in_channels=3, got {in_channels}")
+        self.transform_input = TransformInput() if transform_input else None
 
         def w(c: int) -> int:
             return max(1, round(c * width_mult))
@@ -204,11 +245,17 @@ class GoogLeNet(nn.Module):
             if name == "3b":
                 self.maxpool3 = nn.MaxPool2d(3, 2, ceil_mode=True)
             elif name == "4e":
-                self.maxpool4 = nn.MaxPool2d(3, 2, ceil_mode=True)
+                # torchvision's googlenet pools 2×2/2 here (the paper: 3×3/2): 7×7 maps from
+                # 14×14 either way, but different windows, so different values.
+                k4 = 2 if tv_pooling else 3
+                self.maxpool4 = nn.MaxPool2d(k4, 2, ceil_mode=True)
         if self.aux_logits:
 
             def aux_pool() -> nn.Module:
-                return nn.AdaptiveAvgPool2d(4) if course else nn.AvgPool2d(5, 3)
+                # torchvision pools the auxiliary heads adaptively to 4×4 (the paper: 5×5/3);
+                # both give 4×4 from 14×14, over different windows (4 wide vs 5 wide).
+                adaptive = course or tv_pooling
+                return nn.AdaptiveAvgPool2d(4) if adaptive else nn.AvgPool2d(5, 3)
 
             self.aux1 = GoogLeNetAux(
                 self.inception4a.out_channels, num_classes, bn=bn, pool=aux_pool()
@@ -225,6 +272,8 @@ class GoogLeNet(nn.Module):
         _init_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | GoogLeNetOutputs:
+        if self.transform_input is not None:
+            x = self.transform_input(x)
         x = self.maxpool1(self.conv1(x))
         if self.lrn1 is not None:
             x = self.lrn1(x)
@@ -259,38 +308,61 @@ def googlenet(
     num_classes: int = 1000,
     in_channels: int = 3,
     aux_logits: bool = False,
-    dropout: float = 0.4,
-    batch_norm: bool = False,
-    lrn: bool = True,
-    branch3_kernel: int = 5,
+    dropout: float | None = None,
+    batch_norm: bool | None = None,
+    lrn: bool | None = None,
+    branch3_kernel: int | None = None,
+    variant: str = "paper",
+    transform_input: bool = False,
 ) -> nn.Module:
-    """GoogLeNet (Szegedy et al. 2015) as in the paper: (N, 3, 224, 224) -> (N, num_classes).
+    """GoogLeNet (Szegedy et al. 2015): (N, 3, 224, 224) -> (N, num_classes).
 
-    Stem conv 7×7/2 (64) -> max 3×3/2 -> LRN -> conv 1×1 (64) -> conv 3×3 (192) -> LRN -> max
-    3×3/2, then the nine inception modules of ``GOOGLENET_TABLE`` (3a, 3b, max, 4a-4e, max,
-    5a, 5b), global average pool, dropout 40 %, linear. Biased convolutions with ReLU, real 5×5
-    convolutions, no batch norm. 6,998,552 parameters (+ 6,379,728 with ``aux_logits=True``).
+    ``variant="paper"`` (default) is the paper's network: stem conv 7×7/2 (64) -> max 3×3/2 ->
+    LRN -> conv 1×1 (64) -> conv 3×3 (192) -> LRN -> max 3×3/2, then the nine inception modules
+    of ``GOOGLENET_TABLE`` (3a, 3b, max 3×3/2, 4a-4e, max 3×3/2, 5a, 5b), global average pool,
+    dropout 40 %, linear. Biased convolutions with ReLU, real 5×5 convolutions, no batch norm.
+    6,998,552 parameters (+ 6,379,728 with ``aux_logits=True``; auxiliary heads pool 5×5/3).
+
+    ``variant="torchvision"`` is torchvision's ``googlenet``, module for module, so its
+    ``state_dict`` files load and give the same outputs: batch norm (eps 1e-3) after every
+    convolution and no conv bias, a 3×3 convolution in the "5×5" branch, no LRN, a 2×2/2 max
+    pool before 5a, auxiliary heads with an adaptive 4×4 average pool, dropout 0.2. 6,624,904
+    parameters (13,004,888 with ``aux_logits=True``).
 
     Options: ``aux_logits`` adds the two auxiliary classifiers on 4a and 4d (returned only in
-    training mode, see the module docstring); ``batch_norm=True``, ``lrn=False`` and
-    ``branch3_kernel=3`` together give torchvision's ``googlenet`` (its modules, names and
-    6,624,904 / 13,004,888 parameters, BN eps 1e-3); ``dropout`` (torchvision: 0.2).
+    training mode, see the module docstring); ``dropout`` (default 0.4 paper, 0.2 torchvision);
+    ``batch_norm``, ``lrn`` and ``branch3_kernel`` (3 or 5) change the paper variant (together,
+    ``True``, ``False``, ``3`` give torchvision's keys and shapes but not its two pools — use
+    ``variant="torchvision"``); ``transform_input=True`` re-scales ImageNet-normalised input to
+    the [-1, 1] range the Google-trained weights expect, as torchvision does for its pretrained
+    googlenet (:class:`TransformInput`).
 
     Deviations from the paper
         * The LRN constants are those of the authors' Caffe release (n=5, α=1e-4 averaged over
           the 5 maps, β=0.75, k=1); the paper gives none. Max pools round up (Caffe).
         * The family deviations (initialisation, adaptive final pool).
-    torchvision's ``googlenet`` differs: batch norm after every convolution and no conv bias,
-    a 3×3 convolution in the "5×5" branch, no LRN, a 2×2 fourth max pool, dropout 0.2.
     """
+    variant = check_choice(variant, "variant", ("paper", "torchvision"))
+    tv = variant == "torchvision"
+    if tv:
+        fixed = {"batch_norm": (batch_norm, True), "lrn": (lrn, False)}
+        fixed["branch3_kernel"] = (branch3_kernel, 3)
+        for name, (given, want) in fixed.items():
+            if given is not None and given != want:
+                raise ValueError(
+                    f"variant='torchvision' has {name}={want!r}; got {name}={given!r} "
+                    "(leave it out, or use variant='paper')"
+                )
     return GoogLeNet(
         num_classes=num_classes,
         in_channels=in_channels,
         aux_logits=aux_logits,
-        dropout=dropout,
-        bn=batch_norm,
-        lrn=lrn,
-        k5=branch3_kernel,
+        dropout=(0.2 if tv else 0.4) if dropout is None else dropout,
+        bn=tv if batch_norm is None else batch_norm,
+        lrn=(not tv) if lrn is None else lrn,
+        k5=(3 if tv else 5) if branch3_kernel is None else branch3_kernel,
+        tv_pooling=tv,
+        transform_input=transform_input,
     )
 
 
@@ -606,12 +678,17 @@ class Inception3(nn.Module):
         in_channels: int = 3,
         aux_logits: bool = False,
         dropout: float = 0.5,
+        transform_input: bool = False,
     ) -> None:
         super().__init__()
         num_classes = as_int(num_classes, "num_classes", minimum=1)
         in_channels = as_int(in_channels, "in_channels", minimum=1)
         dropout = check_dropout(dropout)
         self.aux_logits = bool(aux_logits)
+        transform_input = _check_bool(transform_input, "transform_input")
+        if transform_input and in_channels != 3:
+            raise ValueError(f"transform_input needs in_channels=3, got {in_channels}")
+        self.transform_input = TransformInput() if transform_input else None
         self.Conv2d_1a_3x3 = _bconv(in_channels, 32, 3, 2)
         self.Conv2d_2a_3x3 = _bconv(32, 32, 3)
         self.Conv2d_2b_3x3 = _bconv(32, 64, 3, p=1)
@@ -634,6 +711,8 @@ class Inception3(nn.Module):
         _init_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | InceptionOutputs:
+        if self.transform_input is not None:
+            x = self.transform_input(x)
         for layer in (self.Conv2d_1a_3x3, self.Conv2d_2a_3x3, self.Conv2d_2b_3x3, self.maxpool1):
             x = layer(x)
         for layer in (self.Conv2d_3b_1x1, self.Conv2d_4a_3x3, self.maxpool2):
@@ -655,7 +734,12 @@ class Inception3(nn.Module):
     tags=("inception",),
 )
 def inception_v3(
-    *, num_classes: int = 1000, in_channels: int = 3, aux_logits: bool = False, dropout: float = 0.5
+    *,
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    aux_logits: bool = False,
+    dropout: float = 0.5,
+    transform_input: bool = False,
 ) -> nn.Module:
     """Inception-v3 (Szegedy et al. 2016): (N, 3, 299, 299) -> (N, num_classes).
 
@@ -664,7 +748,13 @@ def inception_v3(
     with factorised 7×7 convolutions, a grid reduction, two 8×8 modules with expanded filter
     banks, global average pool, dropout, fc. Conv -> BN (eps 1e-3) -> ReLU throughout.
     23,834,568 parameters; 27,161,264 with ``aux_logits=True`` — torchvision's counts, with its
-    module names (``Conv2d_1a_3x3``, ``Mixed_5b``, ``AuxLogits`` ...), so its weights load.
+    module names (``Conv2d_1a_3x3``, ``Mixed_5b``, ``AuxLogits`` ...), so its weights load
+    and give torchvision's outputs. A torchvision file holds the auxiliary head
+    (``AuxLogits.*``); :func:`cnnlab.models.load_pretrained` drops it when the model has none
+    (``drop_aux=True``, its default), or build with ``aux_logits=True`` to keep it.
+    ``transform_input=True`` re-scales ImageNet-normalised input to the [-1, 1] range of the
+    Google-trained weights, as torchvision does for its pretrained inception_v3
+    (:class:`TransformInput`).
 
     Deviations from the paper
         * The paper's Table 1 (e.g. a 3×3 conv to 80 maps and a 35×35×288 input to the first
@@ -675,7 +765,11 @@ def inception_v3(
         * The family deviations (initialisation: torchvision uses truncated normals).
     """
     return Inception3(
-        num_classes=num_classes, in_channels=in_channels, aux_logits=aux_logits, dropout=dropout
+        num_classes=num_classes,
+        in_channels=in_channels,
+        aux_logits=aux_logits,
+        dropout=dropout,
+        transform_input=transform_input,
     )
 
 

@@ -26,6 +26,12 @@ Deviations
     * ``dropout`` (default 0) before the classifier; the released models use 0.001.
     * ``mobilenet_v1_cifar`` is our own course configuration (not in the paper): the same body
       with a stride-1 stem, so a 32×32 input is reduced 16× to 2×2 before pooling.
+    * ``activation="relu"`` (default) is the paper's ReLU; the authors' released TensorFlow
+      checkpoints were trained with ReLU6, ``min(max(x, 0), 6)``: pass ``activation="relu6"``
+      to run converted released weights as trained. The choice adds no parameters.
+
+No torchvision counterpart: torchvision has MobileNet v2 and v3 only, so no torchvision
+``state_dict`` loads into these models (``docs/pretrained.md``).
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ import numbers
 import torch
 from torch import nn
 
-from cnnlab._validate import as_int, as_pair
+from cnnlab._validate import as_int, as_pair, check_choice
 from cnnlab.models.layers import ConvBNAct, check_dropout, init_weights
 from cnnlab.models.registry import register
 from cnnlab.models.resnet import check_model_input
@@ -110,21 +116,39 @@ def separable_cost_ratio(n_out: int, k: int | tuple[int, int]) -> float:
     return 1.0 / n + 1.0 / (kh * kw)
 
 
+ACTIVATIONS = ("relu", "relu6")
+
+
+def _check_activation(activation: object) -> str:
+    if not isinstance(activation, str):
+        raise TypeError(f"activation must be 'relu' or 'relu6', got {activation!r}")
+    return check_choice(activation, "activation", ACTIVATIONS)
+
+
 class DepthwiseSeparableConv(nn.Module):
     """Depthwise k×k conv-BN-ReLU then pointwise 1×1 conv-BN-ReLU (Howard et al. Fig. 3).
+
+    ``activation``: ``"relu"`` (the paper) or ``"relu6"`` (the released weights).
 
     ``(N, in_channels, H, W) -> (N, out_channels, H/stride, W/stride)``.
     """
 
     def __init__(
-        self, in_channels: int, out_channels: int, stride: int = 1, kernel_size: int = 3
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: int = 1,
+        kernel_size: int = 3,
+        activation: str = "relu",
     ) -> None:
         super().__init__()
         cin = as_int(in_channels, "in_channels", minimum=1)
         cout = as_int(out_channels, "out_channels", minimum=1)
         k = as_int(kernel_size, "kernel_size", minimum=1)
-        self.depthwise = ConvBNAct(cin, cin, k, as_int(stride, "stride", minimum=1), groups=cin)
-        self.pointwise = ConvBNAct(cin, cout, 1)
+        act = _check_activation(activation)
+        s = as_int(stride, "stride", minimum=1)
+        self.depthwise = ConvBNAct(cin, cin, k, s, groups=cin, act=act)
+        self.pointwise = ConvBNAct(cin, cout, 1, act=act)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.pointwise(self.depthwise(x))
@@ -143,17 +167,19 @@ class MobileNetV1(nn.Module):
         dropout: float,
         num_classes: int,
         in_channels: int,
+        activation: str = "relu",
     ) -> None:
         super().__init__()
         self.in_channels = in_channels
+        self.activation = _check_activation(activation)
 
         def width(c: int) -> int:
             return max(8, int(c * alpha))
 
         cin = width(STEM_CHANNELS)
-        layers: list[nn.Module] = [ConvBNAct(in_channels, cin, 3, stem_stride)]
+        layers: list[nn.Module] = [ConvBNAct(in_channels, cin, 3, stem_stride, act=activation)]
         for cout, stride in config:
-            layers.append(DepthwiseSeparableConv(cin, width(cout), stride))
+            layers.append(DepthwiseSeparableConv(cin, width(cout), stride, activation=activation))
             cin = width(cout)
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
@@ -187,9 +213,13 @@ def build_mobilenet(
     dropout: float = 0.0,
     num_classes: int = 1000,
     in_channels: int = 3,
+    activation: str = "relu",
 ) -> MobileNetV1:
     """The family builder: a 3×3 conv stem (32·α channels, stride ``stem_stride``) followed by
-    one depthwise separable layer per ``(channels, stride)`` entry of ``config``."""
+    one depthwise separable layer per ``(channels, stride)`` entry of ``config``.
+
+    ``activation``: ``"relu"`` (the paper, default) or ``"relu6"`` (the authors' released
+    TensorFlow weights were trained with ReLU6; use it to run converted released weights)."""
     if isinstance(config, (str, bytes)) or not hasattr(config, "__len__") or not config:
         raise TypeError(f"config must be a non-empty list of (channels, stride), got {config!r}")
     cfg = []
@@ -209,6 +239,7 @@ def build_mobilenet(
         dropout=check_dropout(dropout),
         num_classes=as_int(num_classes, "num_classes", minimum=1),
         in_channels=as_int(in_channels, "in_channels", minimum=1),
+        activation=_check_activation(activation),
     )
 
 
@@ -221,16 +252,25 @@ def build_mobilenet(
     tags=("mobilenet",),
 )
 def mobilenet_v1(
-    *, num_classes: int = 1000, in_channels: int = 3, alpha: float = 1.0, dropout: float = 0.0
+    *,
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    alpha: float = 1.0,
+    dropout: float = 0.0,
+    activation: str = "relu",
 ) -> MobileNetV1:
     """MobileNet v1 (Table 1): 4,231,976 parameters and 569 M multiply-adds at α = 1, 224×224.
 
     α = 0.75 / 0.5 / 0.25: 2.6 / 1.3 / 0.5 M parameters, 325 / 149 / 41 M multiply-adds.
+    ``activation``: ``"relu"`` as in the paper (default) or ``"relu6"`` as in the authors'
+    released weights (TensorFlow ``tf.nn.relu6``); same parameters either way. No torchvision
+    counterpart (torchvision has MobileNet v2/v3 only).
     """
     return build_mobilenet(
         MOBILENET_V1,
         alpha=alpha,
         dropout=dropout,
+        activation=activation,
         num_classes=num_classes,
         in_channels=in_channels,
     )
@@ -244,14 +284,21 @@ def mobilenet_v1(
     tags=("mobilenet", "cifar"),
 )
 def mobilenet_v1_cifar(
-    *, num_classes: int = 10, in_channels: int = 3, alpha: float = 1.0, dropout: float = 0.0
+    *,
+    num_classes: int = 10,
+    in_channels: int = 3,
+    alpha: float = 1.0,
+    dropout: float = 0.0,
+    activation: str = "relu",
 ) -> MobileNetV1:
-    """MobileNet v1 body with a stride-1 stem for 32×32 inputs (our course configuration)."""
+    """MobileNet v1 body with a stride-1 stem for 32×32 inputs (our course configuration);
+    ``activation`` ``"relu"`` (default) or ``"relu6"`` as in ``mobilenet_v1``."""
     return build_mobilenet(
         MOBILENET_V1,
         alpha=alpha,
         stem_stride=1,
         dropout=dropout,
+        activation=activation,
         num_classes=num_classes,
         in_channels=in_channels,
     )

@@ -1,7 +1,7 @@
 """Notebook widgets, one module each: Part I's correlation stepper, conv-arithmetic, pooling and
 feature explorers; Part II's LeNet C3 table, augmentation, VGG configuration, mlpconv,
-inception-module designer, DenseNet and MobileNet explorers; Part III's gradient-flow and
-degradation explorers.
+inception-module designer, DenseNet and MobileNet explorers; Part III's gradient-flow,
+degradation and model-comparison explorers; Part IV's transfer explorer.
 
 Each widget has a pure state function (testable without a browser) and a drawing function that
 returns a static matplotlib figure (for handouts), beside the ``ipywidgets`` container itself,
@@ -81,6 +81,13 @@ from cnnlab.widgets.mobilenet_explorer import (
     mobilenet_explorer,
     mobilenet_state,
 )
+from cnnlab.widgets.model_comparison import (
+    ComparisonState,
+    ModelComparisonExplorer,
+    comparison_state,
+    draw_comparison,
+    model_comparison_explorer,
+)
 from cnnlab.widgets.pooling import (
     PoolingExplorer,
     PoolingState,
@@ -88,6 +95,13 @@ from cnnlab.widgets.pooling import (
     draw_pooling,
     pooling_explorer,
     pooling_state,
+)
+from cnnlab.widgets.transfer_explorer import (
+    TransferExplorer,
+    TransferState,
+    draw_transfer,
+    transfer_explorer,
+    transfer_state,
 )
 from cnnlab.widgets.vgg_picker import draw_vgg, vgg_picker, vgg_state
 
@@ -156,4 +170,14 @@ __all__ = [
     "degradation_explorer",
     "degradation_state",
     "draw_degradation",
+    "ModelComparisonExplorer",
+    "ComparisonState",
+    "comparison_state",
+    "draw_comparison",
+    "model_comparison_explorer",
+    "TransferExplorer",
+    "TransferState",
+    "draw_transfer",
+    "transfer_explorer",
+    "transfer_state",
 ]

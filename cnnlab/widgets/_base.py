@@ -211,3 +211,25 @@ class Explorer(widgets.VBox, Generic[StateT]):
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(repr(self))
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        """What a notebook shows: the widget view and, as ``text/plain``, the repr.
+
+        ipywidgets 8 displays a widget through this method. ipywidgets 7 (Colab's) has none and
+        displays through ``_ipython_display_`` instead; the bundle built here is the one it sends,
+        so that code and tests asking for the bundle see the same under both.
+        """
+        parent = getattr(super(), "_repr_mimebundle_", None)
+        if parent is not None:
+            return parent(**kwargs)
+        if self.comm is None:  # closed: no view left to show, only the repr
+            return None
+        text = repr(self)
+        return {
+            "text/plain": text if len(text) <= 110 else text[:110] + "…",
+            "application/vnd.jupyter.widget-view+json": {
+                "version_major": 2,
+                "version_minor": 0,
+                "model_id": self.model_id,
+            },
+        }

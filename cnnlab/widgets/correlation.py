@@ -270,6 +270,8 @@ class CorrelationStepper(Explorer[StepState]):
             if self.error is not None:
                 # the step range belongs to the stale state: stop playing, do not advance
                 self.play.playing = False
+                if self.play.has_trait("_playing"):  # ipywidgets 7 (Colab's) syncs `_playing`
+                    self.play._playing = False
                 self.play.value = self.step.value
             else:
                 self.step.value = self.play.value

@@ -136,8 +136,10 @@ class DegradationExplorer(Explorer[DegradationState]):
         if not depths:
             raise ValueError("the band holds no plain<d>/resnet<d> pair")
         self._band = band
+        # step over the stored depths (8, 20, 32, 44), not 6n + 2: every notch has a band
+        gap = min((b - a for a, b in zip(depths[:-1], depths[1:], strict=True)), default=6)
         self.depth = widgets.IntSlider(
-            value=depth, min=depths[0], max=depths[-1], step=6, description="depth"
+            value=depth, min=depths[0], max=depths[-1], step=gap, description="depth"
         )
         super().__init__({"depth": self.depth}, [self.depth])
 

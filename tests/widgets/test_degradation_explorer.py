@@ -59,7 +59,7 @@ def test_explorer_updates_shows_errors_and_has_a_short_repr() -> None:
         "DegradationExplorer(depth=20: plain 0.350, resnet 0.010 final training error)"
     )
     assert "plain-20" in w.summary.value and w.image.value[:4] == b"\x89PNG"
-    w.depth.value = 14  # the slider steps by 6; no band for 14
+    w.depth.value = 14  # set directly (the slider steps between stored depths): no band for 14
     assert w.error and "no stored band for depth 14" in w.message.value and "⚠" in w.message.value
     assert w.state.depth == 20 and w.image.layout.display == "none"
     assert repr(w).startswith("DegradationExplorer(invalid input: no stored band")

@@ -16,6 +16,7 @@ from torch import nn
 from cnnlab.widgets import correlation_stepper, feature_explorer
 from cnnlab.widgets._base import Explorer, status_html
 from cnnlab.widgets._grid import new_axes
+from cnnlab.widgets.correlation import LECTURE_X
 
 PNG_MAGIC = b"\x89PNG"
 
@@ -126,7 +127,32 @@ def test_repr_is_uniform_short_and_deterministic() -> None:
     assert repr(w) == "RatioExplorer(a=5, b='1')" == pretty(w)
     bundle = w._repr_mimebundle_()
     assert bundle["text/plain"] == "RatioExplorer(a=5, b='1')"
-    assert "application/vnd.jupyter.widget-view+json" in bundle
+    view = bundle["application/vnd.jupyter.widget-view+json"]
+    assert view == {"version_major": 2, "version_minor": 0, "model_id": w.model_id}
+
+
+def test_the_bundle_is_what_the_notebook_is_sent_under_ipywidgets_7_and_8(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ipywidgets 8 displays through ``_repr_mimebundle_``; 7 (Colab's) through
+    ``_ipython_display_``, which the base does not replace: both must send the same bundle.
+    tests/test_widgets_ipywidgets7.py runs this file under ipywidgets 7."""
+    w = RatioExplorer(a=5, b="x" * 200)  # an error long enough to be cut at 110 characters
+    bundle = w._repr_mimebundle_()
+    assert len(bundle["text/plain"]) == 111 and bundle["text/plain"].endswith("…")
+    if hasattr(widgets.Widget, "_ipython_display_"):  # ipywidgets 7
+        from ipywidgets.widgets import widget as widget_module
+
+        sent: list[dict] = []
+        monkeypatch.setattr(widget_module, "display", lambda data, raw: sent.append(data))
+        w._ipython_display_()
+        assert sent == [bundle]
+    else:  # ipywidgets 8: the base defers to ipywidgets' own bundle
+        assert bundle == widgets.VBox._repr_mimebundle_(w)
+    w.close()  # a closed widget has no view left: IPython falls back to the repr
+    method = getattr(w, "_repr_mimebundle_", None)
+    assert method is None or method() is None
+    assert repr(w) == f"RatioExplorer(invalid input: b must be a whole number, got {'x' * 200!r})"
 
 
 def test_draw_may_return_png_bytes() -> None:
@@ -139,7 +165,7 @@ def test_draw_may_return_png_bytes() -> None:
 
 
 def test_the_real_widgets_share_the_banner_and_repr() -> None:
-    w = correlation_stepper()
+    w = correlation_stepper(LECTURE_X)
     w.x_text.value = "1 two"
     assert w.error == "X row 1: 'two' is not a number" and w.state.total == 19
     assert w.image.layout.display == "none" and w.summary.layout.display == "none"
@@ -153,3 +179,16 @@ def test_the_real_widgets_share_the_banner_and_repr() -> None:
     assert repr(fx) == "FeatureExplorer(layer='0', channel=0, index=2)"
     fx.channel.value = 1
     assert repr(fx) == "FeatureExplorer(layer='0', channel=1, index=2)"
+
+
+def test_the_stepper_stops_the_browsers_play_under_ipywidgets_7_and_8() -> None:
+    """A tick while the input is invalid stops the Play through the trait the browser syncs:
+    ``playing`` in ipywidgets 8, ``_playing`` in 7 (Colab's), where ``playing`` is no trait."""
+    w = correlation_stepper(LECTURE_X)
+    synced = "playing" if w.play.has_trait("playing") else "_playing"
+    assert w.play.trait_metadata(synced, "sync")
+    setattr(w.play, synced, True)
+    w.k_text.value = "1 2\n3"  # invalid kernel text
+    w.play.value = 2  # a tick of the Play widget
+    assert getattr(w.play, synced) is False and w.play.value == 0
+    assert w.state.total == 19  # the last good state, not advanced

@@ -26,6 +26,7 @@ from cnnlab.widgets import (
 )
 from cnnlab.widgets._base import InvalidChoiceError
 from cnnlab.widgets._grid import draw_matrix, fmt, new_axes
+from cnnlab.widgets.correlation import LECTURE_X
 
 # --- class 4: overflowing numbers are shown, not blank --------------------------------------
 
@@ -85,7 +86,7 @@ def test_draw_matrix_leaves_masked_cells_blank_and_numbers_the_rest() -> None:
 
 
 def test_stepper_buttons_and_play_do_nothing_while_the_kernel_is_invalid() -> None:
-    w = correlation_stepper()
+    w = correlation_stepper(LECTURE_X)  # 3×3 input, 2×2 kernel: 4 steps
     w.next_button.click()
     assert w.step.value == 1 and w.state.total == 25
     good_png, good_state = w.image.value, w.state
