@@ -191,6 +191,14 @@ def next_value(control: Any) -> Any:
     Raises TypeError for a control the tests do not move (text, ranges, buttons).
     """
     kind = type(control).__name__
+    if isinstance(control.value, tuple) and hasattr(control, "options"):  # SelectMultiple
+        values = list(control._options_values)
+        chosen = set(control.value)
+        if len(chosen) > 1:  # deselect the first chosen option
+            chosen.discard(next(v for v in values if v in chosen))
+        else:  # or choose the first option not chosen yet
+            chosen.add(next(v for v in values if v not in chosen))
+        return tuple(v for v in values if v in chosen)  # the page sends them in option order
     if hasattr(control, "options") and hasattr(control, "index"):  # choices, SelectionSlider
         values = list(control._options_values)
         i = values.index(control.value)

@@ -90,6 +90,7 @@ _SHUTDOWN = """async () => {
 }"""
 # The control's page element, by the ipywidgets class of its kind.
 _CSS = {
+    "SelectMultiple": ".widget-select-multiple",
     "Dropdown": ".widget-dropdown",
     "ToggleButtons": ".widget-toggle-buttons",
     "Checkbox": ".widget-checkbox",
@@ -262,6 +263,9 @@ def _move(element: Any, control: Any, target: Any) -> None:
         element.locator(".noUi-handle").first.focus()
         forward = _position(control, target) > _position(control, control.value)
         element.page.keyboard.press("ArrowRight" if forward else "ArrowLeft")
+    elif isinstance(target, tuple):  # a multiple selection: choose exactly these options
+        values, labels = list(control._options_values), list(control._options_labels)
+        element.locator("select").select_option(label=[labels[values.index(v)] for v in target])
     elif hasattr(control, "options"):
         label = list(control._options_labels)[list(control._options_values).index(target)]
         if element.locator("select").count():
