@@ -18,6 +18,7 @@ so calling one does not change the notebook's random state.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib
 import math
@@ -29,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 __all__ = [
     "RTOL",
@@ -190,6 +192,31 @@ def _blocker(path: str, calls: list[str]) -> Callable[..., Any]:
     return blocked
 
 
+class _OperatorGuard(TorchDispatchMode):
+    """Raise :class:`ForbiddenCall` when one of the ATen operators ``ops`` runs.
+
+    Below every Python name: the dispatcher runs it whichever alias the student called.
+    """
+
+    def __init__(self, ops: set[str], calls: list[str]) -> None:
+        super().__init__()
+        self.ops, self.calls = ops, calls
+
+    def __torch_dispatch__(
+        self,
+        func: Any,
+        types: Sequence[type],
+        args: Sequence[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+    ) -> Any:
+        name = func._schema.name.removeprefix("aten::")
+        if name in self.ops:
+            path = f"aten::{name}"
+            self.calls.append(path)  # recorded too: the student's code might swallow the error
+            raise ForbiddenCall(path)
+        return func(*args, **(kwargs or {}))
+
+
 @contextmanager
 def forbid(
     paths: Sequence[str], student: object = None, calls: list[str] | None = None
@@ -198,15 +225,23 @@ def forbid(
 
     ``paths`` are dotted names (``torch.nn.functional.conv2d``, ``torch.nn.Conv2d.forward``).
     Names in ``student.__globals__`` bound to one of them (``from torch.nn.functional import
-    conv2d``) are blocked too. Yields the list of blocked paths that were called (``calls``
-    if given). Everything is restored on exit, whatever ends the block (KeyboardInterrupt too).
+    conv2d``) are blocked too. A path ``aten::NAME`` blocks the ATen operator NAME (say
+    ``aten::native_batch_norm``) however it is reached: through any Python alias,
+    ``torch.ops.aten``, ``torch._C._VariableFunctions``, or a function captured in a default
+    argument or closure that no renaming finds. Yields the list of blocked paths that were
+    called (``calls`` if given). Everything is restored on exit, whatever ends the block
+    (KeyboardInterrupt too).
     """
     called: list[str] = [] if calls is None else calls
     patched: list[tuple[Any, str, Any]] = []  # (owner, attribute, what its __dict__ held)
     renamed: list[tuple[dict[str, Any], str, Any]] = []  # (student globals, name, value)
+    ops = {p.removeprefix("aten::") for p in paths if p.startswith("aten::")}
+    guard = _OperatorGuard(ops, called) if ops else contextlib.nullcontext()
     try:
         originals: list[tuple[Any, str]] = []
         for path in paths:
+            if path.startswith("aten::"):
+                continue
             target = _resolve(path)
             if target is None:
                 continue
@@ -223,7 +258,8 @@ def forbid(
                 if path is not None:
                     renamed.append((namespace, key, value))
                     namespace[key] = _blocker(_display(path), called)
-        yield called
+        with guard:
+            yield called
     finally:
         for namespace, key, value in reversed(renamed):
             namespace[key] = value

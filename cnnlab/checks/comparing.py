@@ -46,44 +46,69 @@ def _front(rows: Rows) -> set[str]:
     return reference(rows)
 
 
-def _strict_both(rows: Rows) -> set[str]:
-    """The classic slip: b dominates a only if strictly better in both."""
-    return {n for n, c, e in rows if not any(c2 < c and e2 < e for _, c2, e2 in rows)}
+# (c2, e2, c, e) -> does a row of cost c2 and error e2 beat one of cost c and error e?
+Rule = Callable[[float, float, float, float], bool]
+
+# Slips in the dominance test, each with what to tell the student.
+_BOTH_STRICT = (
+    "a model that costs the same but errs less (or errs the same and costs less) also beats it: "
+    "use <= on both and < on at least one"
+)
+_SLIPS: tuple[tuple[Rule, str], ...] = (
+    (
+        lambda c2, e2, c, e: c2 <= c and e2 >= e and (c2 < c or e2 > e),
+        "you kept the models with the *highest* error for their cost: lower error is better, "
+        "a model b beats a when b.cost <= a.cost and b.error <= a.error",
+    ),
+    (lambda c2, e2, c, e: c2 < c and e2 < e, _BOTH_STRICT),
+    (lambda c2, e2, c, e: c2 <= c and e2 < e, _BOTH_STRICT),  # strict on one of the two only
+    (lambda c2, e2, c, e: c2 < c and e2 <= e, _BOTH_STRICT),
+    (
+        lambda c2, e2, c, e: c2 <= c and e2 <= e,  # then equal rows knock each other out
+        "with <= on both and no strict <, equal models knock each other out: require b to "
+        "be strictly better on at least one of the two",
+    ),
+)
 
 
-def _self_dominating(rows: Rows) -> set[str]:
-    """The other slip: 'at most as good in both' — every row then dominates itself (and ties)."""
+def _kept(rows: Rows, beats: Rule) -> set[str]:
+    """The names of the rows that no *other* row beats under the rule ``beats``."""
     return {
         n for i, (n, c, e) in enumerate(rows)
-        if not any(c2 <= c and e2 <= e for j, (_, c2, e2) in enumerate(rows) if j != i)
+        if not any(beats(c2, e2, c, e) for j, (_, c2, e2) in enumerate(rows) if j != i)
     }  # fmt: skip
 
 
 def _pareto_hint(got: set[str], rows: Rows) -> str:
     want = _front(rows)
-    maximise = {n for n, c, e in rows if not any(
-        c2 <= c and e2 >= e and (c2 < c or e2 > e) for _, c2, e2 in rows)}  # fmt: skip
-    if got == maximise and got != want:
-        return (
-            "you kept the models with the *highest* error for their cost: lower error is better, "
-            "a model b beats a when b.cost <= a.cost and b.error <= a.error"
-        )
-    if got == _strict_both(rows):
-        return (
-            "a model that costs the same but errs less (or errs the same and costs less) also "
-            "beats it: use <= on both and < on at least one"
-        )
-    if got == _self_dominating(rows) or not got:
-        return (
-            "with <= on both and no strict <, equal models knock each other out: require b to "
-            "be strictly better on at least one of the two"
-        )
-    if got == {n for n, _, _ in rows}:
+    names = {n for n, _, _ in rows}
+    for beats, hint in _SLIPS:
+        if got == _kept(rows, beats):
+            return hint
+    if not got:
+        return _SLIPS[-1][1]
+    if got == names:
         return "you returned every model: drop each one some other model beats on both"
+    if want and got == names - want:
+        return "you returned the beaten models: keep the ones that *no* other model beats"
+    # costs and errors are real numbers (2.5, 11.25): int() or round() merges distinct values
+    for cut in (int, round):
+        if got == _front([(n, cut(c), cut(e)) for n, c, e in rows]):
+            return (
+                f"costs and errors have fractions (e.g. 2.5): {cut.__name__}(...) merges distinct "
+                "values; compare them as they are"
+            )
+    if got < want:
+        lost = sorted(want - got)
+        point = {n: (c, e) for n, c, e in rows}
+        if all(any(point[m] == point[n] for m in got) for n in lost):
+            return (
+                f"{lost} equal a model you kept: equal rows do not beat each other, so both "
+                "stay (a dict or set keyed by (cost, error) keeps only one of them)"
+            )
+        return f"{lost} are beaten by no model and belong to the front"
     if got > want:
         return f"{sorted(got - want)} are beaten by another model on both cost and error"
-    if got < want:
-        return f"{sorted(want - got)} are beaten by no model and belong to the front"
     return "keep exactly the rows no other row beats on both cost and error"
 
 
@@ -148,7 +173,19 @@ def pareto_front(fn: Callable[..., Any], cases: int = 12) -> None:
 # --------------------------------------------------------------------------------------------
 # grouped_conv_mult_adds(c_in, c_out, k, out_size, groups)
 
-_COST_FORBIDDEN = ("cnnlab.cost.summary", "torch.nn.Conv2d")
+# The course's counters, the layer (its __init__ first: that blocks it under any name, such as
+# torch.nn.modules.conv.Conv2d, before torch.nn.Conv2d itself is replaced) and the convolution
+# (what a FLOP counter such as torch.utils.flop_counter would have to run).
+_COST_FORBIDDEN = (
+    "cnnlab.cost.summary",
+    "cnnlab.cost.conv_mult_adds",
+    "torch.nn.Conv2d.__init__",
+    "torch.nn.Conv2d",
+    "torch.nn.functional.conv2d",
+    "torch.conv2d",
+    "aten::convolution",  # however it is reached (torch.ops.aten, a FLOP counter's run)
+    "aten::_convolution",
+)
 
 
 def _true_cost(c_in: int, c_out: int, k: int, out: int, groups: int) -> int:
@@ -165,6 +202,20 @@ def _cost_hint(ans: float, c_in: int, c_out: int, k: int, out: int, groups: int)
         return (
             f"with groups={groups} each filter sees only c_in / groups = {c_in // groups} input "
             "channels: divide c_in by groups"
+        )
+    if ans == k * k * c_out * area:
+        return (
+            "you left out the input channels: each output value sums k² · (c_in // groups) products"
+        )
+    if groups > 1 and ans == k * k * groups * c_out * area:
+        return (
+            f"groups is the number of groups, not the input channels per group: each filter "
+            f"sees c_in // groups = {c_in // groups} input channels"
+        )
+    if k > 1 and ans == right // area * (out - k + 1) ** 2:
+        return (
+            "out_size is already the output size (the layer pads to keep it): do not subtract "
+            "k - 1 from it"
         )
     if ans == k * k * (c_in // groups) * c_out:
         return "that is the number of weights: every output position repeats them, × out_size²"
@@ -203,7 +254,7 @@ def grouped_conv_mult_adds(fn: Callable[..., Any], cases: int = 30) -> None:
         call = f"{name}{args}"
         value = call_student(
             name, fn, args, call, forbidden=_COST_FORBIDDEN,
-            instead="count the multiply-adds with the formula, do not build the layer",
+            instead="count the multiply-adds with the formula: no layer, convolution or cost table",
         )  # fmt: skip
         answer = as_int(name, value, call, "a number of multiply-adds")
         want = _true_cost(*args)

@@ -45,6 +45,9 @@ _CONV = (
     "scipy.signal.convolve2d",
     "scipy.signal.correlate",
     "scipy.signal.convolve",
+    # the operators behind torch's, however they are reached (torch.ops.aten, a captured alias)
+    "aten::convolution",
+    "aten::_convolution",
 )
 
 _FLIP_HINT = (

@@ -49,6 +49,8 @@ _SUBSAMPLING_FORBIDDEN = (
     "torch.nn.functional.lp_pool2d",
     "torch.nn.functional.adaptive_avg_pool2d",
     "torch.nn.AdaptiveAvgPool2d.forward",
+    # the operators behind them, however they are reached (torch.ops.aten, a captured alias)
+    *(f"aten::{op}" for op in ("avg_pool2d", "adaptive_avg_pool2d", "_adaptive_avg_pool2d")),
 )
 _SUM_BLOCKS = "sum each k×k block yourself: x.reshape(N, C, H // k, k, W // k, k).sum(dim=(3, 5))"
 

@@ -45,6 +45,18 @@ _POOL = (
     "cnnlab.ops.max_pool2d",
     "cnnlab.ops.avg_pool2d",
     "cnnlab.ops.global_avg_pool2d",
+    # the operators behind torch's, however they are reached (torch.ops.aten, a captured alias)
+    *(
+        f"aten::{op}"
+        for op in (
+            "max_pool2d_with_indices",
+            "max_pool2d",
+            "avg_pool2d",
+            "adaptive_max_pool2d",
+            "adaptive_avg_pool2d",
+            "_adaptive_avg_pool2d",
+        )
+    ),
 )
 # Global average pooling: the average pooling functions; max pooling is no shortcut to it.
 _GLOBAL_POOL = (
@@ -54,6 +66,7 @@ _GLOBAL_POOL = (
     "torch.nn.functional.adaptive_avg_pool2d",
     "cnnlab.ops.avg_pool2d",
     "cnnlab.ops.global_avg_pool2d",
+    *(f"aten::{op}" for op in ("avg_pool2d", "adaptive_avg_pool2d", "_adaptive_avg_pool2d")),
 )
 
 PoolCase = tuple[torch.Tensor, int, int | None, str]  # X, pool_size, stride, mode

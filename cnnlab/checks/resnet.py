@@ -14,7 +14,7 @@ Each prints one ``✔ ...`` line on success and raises :class:`CheckFailed` nami
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -27,6 +27,7 @@ from cnnlab.checks._core import (
     as_tensor,
     call_student,
     compare,
+    fail,
     generator,
     num,
     ok,
@@ -43,11 +44,16 @@ __all__ = ["basic_block", "bottleneck_params", "shortcut_a"]
 # basic_block(inplanes, planes, stride)
 
 _BLOCK_FORBIDDEN = (
+    # .forward first (forbid() then replaces the class itself): it also catches a subclass
+    # defined outside the factory, and torchvision's block, which has the very same names
+    "cnnlab.models.resnet.BasicBlock.forward",
+    "torchvision.models.resnet.BasicBlock.forward",
     "cnnlab.models.resnet.BasicBlock",
     "cnnlab.models.resnet.build_resnet",
     "cnnlab.models.resnet.cifar_resnet",
     "cnnlab.models.create_model",
 )
+_BLOCK_INSTEAD = "build it from nn.Conv2d and nn.BatchNorm2d"
 
 
 def _reference_block(inplanes: int, planes: int, stride: int = 1) -> nn.Module:
@@ -66,9 +72,9 @@ def _block_variants(ref: nn.Module, x: torch.Tensor) -> list[tuple[torch.Tensor,
     identity = x if ref.downsample is None else ref.downsample(x)
     s = ref.conv1.stride
 
-    def branch(first_stride: Any = s, second_stride: Any = 1) -> torch.Tensor:
-        h = F.conv2d(x, ref.conv1.weight, stride=first_stride, padding=1)
-        h = F.relu(ref.bn1(h))
+    def branch(first_stride: Any = s, second_stride: Any = 1, relu: bool = True) -> torch.Tensor:
+        h = ref.bn1(F.conv2d(x, ref.conv1.weight, stride=first_stride, padding=1))
+        h = F.relu(h) if relu else h
         return ref.bn2(F.conv2d(h, ref.conv2.weight, stride=second_stride, padding=1))
 
     f = branch()
@@ -84,6 +90,10 @@ def _block_variants(ref: nn.Module, x: torch.Tensor) -> list[tuple[torch.Tensor,
             F.relu(ref.bn1(ref.conv1(x))),
             "the second convolution (conv2, bn2) is missing from the residual branch",
         ),
+        (
+            F.relu(branch(relu=False) + identity),
+            "the ReLU between bn1 and conv2 is missing: relu(bn1(conv1(x))) goes into conv2",
+        ),
     ]
     if s != (1, 1):
         moved = branch(1, s)
@@ -97,39 +107,98 @@ def _block_variants(ref: nn.Module, x: torch.Tensor) -> list[tuple[torch.Tensor,
 
 
 def _diagnose_block(student: Callable[..., Any], name: str) -> None:
-    """The worked example (16 -> 32 channels, stride 2) in eval mode, with a named mistake."""
-    kwargs = {"inplanes": 16, "planes": 32, "stride": 2}
+    """The worked example (16 -> 32 channels, stride 2) and an identity block (8 -> 8) in eval
+    mode, with a named mistake."""
+    for kwargs in ({"inplanes": 16, "planes": 32, "stride": 2},
+                   {"inplanes": 8, "planes": 8, "stride": 1}):  # fmt: skip
+        if not _diagnose_one(student, name, kwargs):
+            return
+
+
+def _diagnose_one(student: Callable[..., Any], name: str, kwargs: Mapping[str, Any]) -> bool:
+    """False when module_matches should explain instead (the block could not be run)."""
+    ctor = f"basic_block({kwargs['inplanes']}, {kwargs['planes']}, {kwargs['stride']})"
     with seeded(11):
         ref = _reference_block(**kwargs).double().eval()
-    built = call_student(name, student, (), "basic_block(16, 32, 2)", kwargs=kwargs)
+    built = call_student(name, student, (), ctor, kwargs=kwargs)
     if not isinstance(built, nn.Module):
-        return  # module_matches explains
+        return False  # module_matches explains
     mine = built.double().eval()
     try:
         mine.load_state_dict(ref.state_dict())
     except (RuntimeError, KeyError):
-        return  # names or shapes differ: module_matches lists them
+        return False  # names or shapes differ: module_matches lists them
     g = generator(name)
-    x = randreal(g, 2, 16, 8, 8)
+    x = randreal(g, 2, kwargs["inplanes"], 8, 8)
+    x_before = x.clone()
     with torch.no_grad():
         want = ref(x)
         try:
             got = call_student(
-                name, mine, (x,), "the block on a (2, 16, 8, 8) input",
+                name, mine, (x,), f"the block on a {tuple(x.shape)} input",
                 forbidden=_BLOCK_FORBIDDEN,
             )  # fmt: skip
         except CheckFailed:
-            return
+            if not torch.equal(x, x_before):
+                raise  # x changed in place (identity += out): call_student's message says so
+            return False
         if not isinstance(got, torch.Tensor) or got.shape != want.shape:
-            return
+            return False
         if torch.allclose(got, want, rtol=1e-9, atol=1e-12):
-            return
+            return True
         for alt, hint in _block_variants(ref, x):
             if alt.shape == got.shape and torch.allclose(got, alt, rtol=1e-9, atol=1e-12):
                 raise CheckFailed(
-                    f"{name} is wrong for basic_block(16, 32, 2) (eval mode, the reference's "
-                    f"weights copied in):\n  Hint: {hint}"
+                    f"{name} is wrong for {ctor} (eval mode, the reference's weights copied "
+                    f"in):\n  Hint: {hint}"
                 )
+    return True
+
+
+_BRANCH = ("conv1", "bn1", "conv2", "bn2", "downsample")
+
+
+def _diagnose_projection(
+    student: Callable[..., Any], name: str, configs: Sequence[Mapping[str, Any]]
+) -> None:
+    """Fail with a hint when the block has a projection where it needs none, or lacks one
+    (or is the library's block, e.g. captured in a closure, out of forbid()'s reach)."""
+    from cnnlab.models.resnet import BasicBlock
+
+    for kw in configs:
+        ctor = f"basic_block({kw['inplanes']}, {kw['planes']}, {kw['stride']})"
+        built = call_student(
+            name, student, (), ctor, kwargs=kw, forbidden=_BLOCK_FORBIDDEN, instead=_BLOCK_INSTEAD
+        )
+        if not isinstance(built, nn.Module):
+            return  # module_matches explains
+        if isinstance(built, BasicBlock):
+            fail(
+                f"{name} uses cnnlab.models.resnet.BasicBlock, the very layer this exercise asks "
+                f"you to implement: {_BLOCK_INSTEAD} (found for {ctor})."
+            )
+        owners = {key.split(".")[0] for key, _ in built.named_parameters()}
+        if not owners <= set(_BRANCH):
+            return  # the shortcut has another name: module_matches lists the names
+        has = "downsample" in owners  # an nn.Identity() shortcut has no parameters: fine
+        needs = kw["stride"] != 1 or kw["inplanes"] != kw["planes"]
+        if has == needs:
+            continue
+        if needs:
+            why = "the stride is not 1" if kw["stride"] != 1 else "the channels change"
+            hint = (
+                f"here {why}, so x and F(x) differ in shape: the shortcut needs the projection "
+                "whenever stride != 1 *or* inplanes != planes"
+            )
+        else:
+            hint = (
+                "with stride 1 and inplanes == planes the shortcut is the identity: "
+                "downsample = None"
+            )
+        fail(
+            f"{name}: {ctor} {'has no' if needs else 'has a'} projection shortcut "
+            f"(downsample).\n  Hint: {hint}"
+        )
 
 
 def basic_block(fn: Callable[..., Any]) -> None:
@@ -144,8 +213,9 @@ def basic_block(fn: Callable[..., Any]) -> None:
         {"inplanes": 16, "planes": 32, "stride": 2},  # the worked example: a stage change
         {"inplanes": 8, "planes": 8, "stride": 1},
         {"inplanes": 6, "planes": 10, "stride": 1},  # more channels, same size: a projection
-        {"inplanes": 5, "planes": 7, "stride": 2},
+        {"inplanes": 5, "planes": 5, "stride": 2},  # same channels, smaller: a projection too
     ]
+    _diagnose_projection(fn, name, configs)
 
     def make_inputs(g: torch.Generator, kw: Mapping[str, Any]) -> torch.Tensor:
         side = pick(g, 5, 9)  # odd sides too: the stride-2 output is ceil(side / 2)
@@ -158,7 +228,7 @@ def basic_block(fn: Callable[..., Any]) -> None:
         make_inputs=make_inputs,
         init_args=configs,
         forbidden=_BLOCK_FORBIDDEN,
-        instead="build it from nn.Conv2d and nn.BatchNorm2d",
+        instead=_BLOCK_INSTEAD,
         label="BasicBlock",
     )
 
@@ -172,6 +242,22 @@ _A_FORBIDDEN = (
     "torch.nn.functional.conv2d",
     "torch.nn.functional.avg_pool2d",
     "torch.nn.functional.max_pool2d",
+    # the same functions under torch's other public names
+    "torch.conv2d",
+    "torch.convolution",
+    "torch.max_pool2d",
+    "torch.nn.functional.max_pool2d_with_indices",
+    # the operators behind them, however they are reached (torch.ops.aten, a captured alias)
+    *(
+        f"aten::{op}"
+        for op in (
+            "convolution",
+            "_convolution",
+            "max_pool2d_with_indices",
+            "max_pool2d",
+            "avg_pool2d",
+        )
+    ),
 )
 
 
@@ -203,13 +289,19 @@ def shortcut_a(fn: Callable[..., Any], cases: int = 8) -> None:
         )  # fmt: skip
         got = as_tensor(name, got, call)
         expected = _shortcut_reference(x, out_c, stride)
-        extra = out_c - shape[1]
+        n, c, h, w = shape
+        extra = out_c - c
         sub = x[:, :, ::stride, ::stride]
         wrong = [
             (
                 F.pad(sub, (0, 0, 0, 0, extra, 0)),
                 "the zeros go after the input's channels (channels C … out_channels-1), "
                 "not before them: the identity keeps channels 0 … C-1",
+            ),
+            (
+                F.pad(sub, (0, 0, 0, 0, extra // 2, extra - extra // 2)),
+                "the zeros go after the input's channels, not split around them (as some "
+                "CIFAR code does): the identity keeps channels 0 … C-1",
             ),
             (
                 F.pad(x[:, :, 1::stride, 1::stride], (0, 0, 0, 0, 0, extra))
@@ -236,6 +328,33 @@ def shortcut_a(fn: Callable[..., Any], cases: int = 8) -> None:
             (
                 tuple(sub.shape),
                 f"the channels were not padded: append out_channels - C = {extra} zero channels",
+            ),
+            (
+                (n, out_c, *x[:, :, ::2, ::2].shape[2:]),
+                "you subsampled by 2 whatever the stride: use x[:, :, ::stride, ::stride]",
+            ),
+            (
+                (n, out_c, h // stride, w // stride),
+                "an odd size keeps its last row (column): ceil(H/stride) rows, as "
+                "x[:, :, ::stride, ::stride] gives",
+            ),
+            (
+                (n, out_c, sub.shape[2], w),
+                "subsample the width too: x[:, :, ::stride, ::stride] (dimensions 2 and 3)",
+            ),
+            (
+                (n, out_c, h, sub.shape[3]),
+                "subsample the height too: x[:, :, ::stride, ::stride] (dimensions 2 and 3)",
+            ),
+            (
+                (n, c + out_c, *sub.shape[2:]),
+                f"you appended out_channels = {out_c} zero channels: append out_channels - C "
+                f"= {extra}, so that the output has out_channels channels",
+            ),
+            (
+                (n, 2 * c, *sub.shape[2:]),
+                f"you appended C = {c} zero channels (as many as x has): append out_channels - C "
+                f"= {extra}",
             ),
         ]
         compare(name, got, expected, call, wrong_answers=wrong, wrong_shapes=wrong_shapes)
@@ -293,6 +412,12 @@ def _params_hint(answer: float, args: tuple[int, int, int, bool, bool]) -> str:
             (_count(*args, per_bn=4), "count only γ and β: the running mean and variance are "
              "buffers, not parameters"),
         ]  # fmt: skip
+    if bn and not projection:
+        checks.append((_count(*args) + 2 * c_out, "with projection=False the shortcut is the "
+                       "identity: no parameters, no BatchNorm2d either"))  # fmt: skip
+    if projection and not bn:
+        checks.append((_count(*args) + 2 * c_out, "with bn=False there is no BatchNorm2d at "
+                       "all, not even on the projection"))  # fmt: skip
     if projection:
         checks.append(
             (
@@ -314,6 +439,8 @@ def _params_hint(answer: float, args: tuple[int, int, int, bool, bool]) -> str:
         (_count(*args, bias=True, per_bn=0), "the convolutions have no bias, and each BN has "
          "2 parameters per channel"),
         (_count(*args, conv3=1), "the middle convolution is 3×3: 9·mid·mid weights"),
+        (_count(*args, conv3=3), "the middle convolution is 3×3: 9·mid·mid weights (3·3 per "
+         "pair of channels), not 3·mid·mid"),
     ]  # fmt: skip
     for value, hint in checks:
         if answer == value:
@@ -336,7 +463,11 @@ def bottleneck_params(fn: Callable[..., Any], cases: int = 24) -> None:
         blocks.append((pick(g, 1, 300), pick(g, 1, 128), pick(g, 1, 600), len(blocks) % 2 == 0,
                        len(blocks) % 3 != 0))  # fmt: skip
     forbidden = ("torch.nn.Conv2d", "torch.nn.BatchNorm2d", "cnnlab.cost.summary",
-                 "cnnlab.models.resnet.Bottleneck")  # fmt: skip
+                 "cnnlab.models.resnet.Bottleneck",
+                 # the same layers under their module paths
+                 "torch.nn.modules.Conv2d", "torch.nn.modules.conv.Conv2d",
+                 "torch.nn.modules.BatchNorm2d",
+                 "torch.nn.modules.batchnorm.BatchNorm2d")  # fmt: skip
     for args in blocks:
         call = f"{name}{args}"
         value = call_student(name, fn, args, call, forbidden=forbidden,

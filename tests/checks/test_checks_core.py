@@ -154,6 +154,49 @@ def test_forbid_restores_classes_and_skips_unknown_or_unloaded_paths() -> None:
     assert vars(nn.Conv2d)["forward"] is own and "forward" not in vars(nn.LazyConv2d)
 
 
+def test_forbidden_operators_are_blocked_however_they_are_reached() -> None:
+    """``aten::NAME`` blocks the operator below every Python name: torch.ops.aten, the C
+    bindings and an alias captured in a default argument (which no renaming can find)."""
+    x = torch.randn(2, 3, 4, 4)
+
+    def captured(x: torch.Tensor, bn: object = F.batch_norm) -> torch.Tensor:
+        return bn(x, None, None, training=True)  # type: ignore[operator]
+
+    routes = {
+        "torch.ops.aten": lambda: torch.ops.aten.native_batch_norm(
+            x, None, None, None, None, True, 0.1, 1e-5
+        ),
+        "C binding": lambda: torch._C._VariableFunctions.batch_norm(
+            x, None, None, None, None, True, 0.1, 1e-5, False
+        ),
+        "captured alias": lambda: captured(x),
+        "layer": lambda: nn.BatchNorm2d(3)(x),
+    }
+    for route, call in routes.items():
+        with forbid(["aten::native_batch_norm"]) as calls, pytest.raises(ForbiddenCall):
+            call()
+        assert calls == ["aten::native_batch_norm"], route
+    # outside the block, and for other operators inside it, everything runs as before
+    with forbid(["aten::native_batch_norm"]) as calls:
+        y = (x - x.mean(dim=(0, 2, 3), keepdim=True)).relu()
+    assert calls == [] and torch.equal(y, (x - x.mean(dim=(0, 2, 3), keepdim=True)).relu())
+    assert captured(x).shape == x.shape
+
+
+def test_a_swallowed_operator_block_is_still_reported() -> None:
+    def student(x: torch.Tensor) -> torch.Tensor:
+        try:
+            return torch.ops.aten.avg_pool2d(x, [2, 2])
+        except Exception:  # hides the block: the recorded call still fails the answer
+            return x.reshape(1, 1, 2, 2, 2, 2).mean(dim=(3, 5))
+
+    with pytest.raises(CheckFailed, match=r"calls aten::avg_pool2d.*sum the blocks"):
+        call_student(
+            "f", student, (torch.ones(1, 1, 4, 4),), "x", forbidden=["aten::avg_pool2d"],
+            instead="sum the blocks",
+        )  # fmt: skip
+
+
 def test_the_reference_runs_outside_the_block() -> None:
     seen = []
 

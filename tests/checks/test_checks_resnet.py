@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import sys
+import types
+
 import numpy as np
 import pytest
 import torch
@@ -30,14 +34,25 @@ def make_block(inplanes, planes, stride=1, *, mistake=""):
             self.conv2 = nn.Conv2d(planes, planes, 3, s2, 1, bias=False)
             self.bn2 = nn.BatchNorm2d(planes)
             self.downsample = None
-            if stride != 1 or inplanes != planes:
+            needs = {
+                "projection_if_stride": stride != 1,  # forgets a change of channels
+                "projection_if_channels": inplanes != planes,  # forgets the stride
+                "projection_always": True,
+            }.get(mistake, stride != 1 or inplanes != planes)
+            if needs:
                 self.downsample = nn.Sequential(
                     nn.Conv2d(inplanes, planes, 1, stride, bias=False), nn.BatchNorm2d(planes)
                 )
+            elif mistake == "identity_module":  # correct: a shortcut without parameters
+                self.downsample = nn.Identity()
 
         def forward(self, x):
-            f = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+            h = self.bn1(self.conv1(x))
+            f = self.bn2(self.conv2(h if mistake == "no_middle_relu" else F.relu(h)))
             identity = x if self.downsample is None else self.downsample(x)
+            if mistake == "add_into_input":  # identity is x itself: x changes in place
+                identity += f
+                return F.relu(identity)
             if mistake == "no_final_relu":
                 return f + identity
             if mistake == "relu_first":
@@ -62,12 +77,73 @@ def test_basic_block_accepts_the_solution(capsys) -> None:
         ("no_shortcut", "shortcut is missing"),
         ("stride2", "first 3×3 convolution"),
         ("bias", "extra: 'conv1.bias'"),
+        ("projection_if_stride", r"(?s)basic_block\(6, 10, 1\) has no projection.*channels change"),
+        ("projection_if_channels", r"(?s)basic_block\(5, 5, 2\) has no projection.*stride is not"),
+        ("projection_always", r"(?s)basic_block\(8, 8, 1\) has a projection.*is the identity"),
+        ("no_middle_relu", "ReLU between bn1 and conv2 is missing"),
+        ("add_into_input", "changed its input tensor"),
     ],
 )
 def test_basic_block_names_the_mistake(mistake: str, hint: str) -> None:
     with pytest.raises(CheckFailed, match=hint):
         checks.basic_block(lambda inplanes, planes, stride=1: make_block(
             inplanes, planes, stride, mistake=mistake))  # fmt: skip
+
+
+def test_basic_block_accepts_unusual_correct_blocks() -> None:
+    # nn.Identity() as the shortcut; torchvision's style (in-place ReLU, out += identity)
+    checks.basic_block(lambda inplanes, planes, stride=1: make_block(
+        inplanes, planes, stride, mistake="identity_module"))  # fmt: skip
+    checks.basic_block(_TorchvisionStyle.build)
+
+
+class _TorchvisionStyle(nn.Module):
+    """torchvision's BasicBlock, written out: a shared in-place ReLU, out += identity."""
+
+    def __init__(self, inplanes, planes, stride=1, downsample=None):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = downsample
+
+    def forward(self, x):
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+        out += identity
+        return self.relu(out)
+
+    @staticmethod
+    def build(inplanes, planes, stride=1, block=None):
+        downsample = None
+        if stride != 1 or inplanes != planes:
+            downsample = nn.Sequential(
+                nn.Conv2d(inplanes, planes, 1, stride, bias=False), nn.BatchNorm2d(planes)
+            )
+        return (block or _TorchvisionStyle)(inplanes, planes, stride, downsample)
+
+
+def test_basic_block_rejects_a_subclass_of_the_library_block() -> None:
+    from cnnlab.models.resnet import BasicBlock
+
+    class Mine(BasicBlock):  # defined outside the factory: forbid() cannot rename it
+        pass
+
+    with pytest.raises(CheckFailed, match="uses cnnlab.models.resnet.BasicBlock"):
+        checks.basic_block(functools.partial(_TorchvisionStyle.build, block=Mine))
+
+
+def test_basic_block_rejects_torchvisions_block(monkeypatch) -> None:
+    # torchvision is not installed here: a stand-in module with its block (same names)
+    fake = types.ModuleType("torchvision.models.resnet")
+    fake.BasicBlock = type(
+        "BasicBlock", (_TorchvisionStyle,), {"forward": _TorchvisionStyle.forward}
+    )
+    monkeypatch.setitem(sys.modules, "torchvision.models.resnet", fake)
+    with pytest.raises(CheckFailed, match="uses torchvision.models.resnet.BasicBlock"):
+        checks.basic_block(functools.partial(_TorchvisionStyle.build, block=fake.BasicBlock))
 
 
 def test_basic_block_rejects_the_library_block() -> None:
@@ -86,7 +162,7 @@ def test_basic_block_rejects_a_missing_projection() -> None:
         block.downsample = None
         return block
 
-    with pytest.raises(CheckFailed, match="missing parameter 'downsample.0.weight'"):
+    with pytest.raises(CheckFailed, match=r"basic_block\(16, 32, 2\) has no projection"):
         checks.basic_block(no_proj)
 
 
@@ -104,7 +180,38 @@ def shortcut_cat(x, out_channels, stride):
     return torch.cat([x, zeros], dim=1)
 
 
-@pytest.mark.parametrize("fn", [shortcut, shortcut_cat])
+def shortcut_loops(x, out_channels, stride):
+    n, c, h, w = x.shape
+    out = torch.zeros(n, out_channels, -(-h // stride), -(-w // stride), dtype=x.dtype)
+    for i in range(out.shape[2]):
+        for j in range(out.shape[3]):
+            out[:, :c, i, j] = x[:, :, i * stride, j * stride]
+    return out
+
+
+def shortcut_index_select(x, out_channels, stride):
+    rows, cols = torch.arange(0, x.shape[2], stride), torch.arange(0, x.shape[3], stride)
+    sub = x.index_select(2, rows).index_select(3, cols)
+    zeros = sub.new_zeros(sub.shape[0], out_channels - x.shape[1], *sub.shape[2:])
+    return torch.cat([sub, zeros], 1)
+
+
+def shortcut_numpy(x, out_channels, stride):  # a detour through NumPy, back to a tensor
+    sub = x.numpy()[:, :, ::stride, ::stride]
+    return torch.from_numpy(np.pad(sub, ((0, 0), (0, out_channels - x.shape[1]), (0, 0), (0, 0))))
+
+
+def shortcut_identity(x, out_channels, stride):  # x itself where nothing changes
+    if stride == 1 and out_channels == x.shape[1]:
+        return x
+    return shortcut(x, out_channels, stride)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [shortcut, shortcut_cat, shortcut_loops, shortcut_index_select, shortcut_numpy,
+     shortcut_identity],
+)  # fmt: skip
 def test_shortcut_a_accepts_correct_variants(fn, capsys) -> None:
     checks.shortcut_a(fn)
     assert capsys.readouterr().out.startswith("✔ shortcut_a: 8 inputs")
@@ -125,8 +232,34 @@ def test_shortcut_a_accepts_correct_variants(fn, capsys) -> None:
         (lambda x, c, s: shortcut(x, c, s).float(), "dtype"),
         (lambda x, c, s: shortcut(x, c, s).numpy(), "NumPy"),
         (lambda x, c, s: F.avg_pool2d(x, 1, s), "no weights"),
+        # torch's other names for the convolution and the pooling
+        (lambda x, c, s: torch.conv2d(x, torch.eye(c, x.shape[1], dtype=x.dtype)[:, :, None, None],
+                                      stride=s), "torch.conv2d"),
+        (lambda x, c, s: F.pad(torch.max_pool2d(x, 1, s), (0, 0, 0, 0, 0, c - x.shape[1])),
+         "torch.max_pool2d"),
+        (lambda x, c, s: F.pad(F.max_pool2d_with_indices(x, 1, s)[0],
+                               (0, 0, 0, 0, 0, c - x.shape[1])), "max_pool2d_with_indices"),
+        # the zeros split around the channels, as some CIFAR code (planes // 4 on each side)
+        (lambda x, c, s: F.pad(x[:, :, ::s, ::s], (0, 0, 0, 0, (c - x.shape[1]) // 2,
+                                                   c - x.shape[1] - (c - x.shape[1]) // 2)),
+         "not split around them"),
+        (lambda x, c, s: F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, c // 4, c // 4)),
+         "not split around them"),
+        (lambda x, c, s: torch.cat([x[:, :, ::s, ::s], torch.zeros_like(x[:, :, ::s, ::s])], 1),
+         "as many as x has"),
+        (lambda x, c, s: F.pad(x[:, :, ::s, ::s], (0, 0, 0, 0, 0, c)),
+         "you appended out_channels"),
+        (lambda x, c, s: shortcut(x, c, 2), "whatever the stride"),
+        (lambda x, c, s: F.pad(x[:, :, ::s], (0, 0, 0, 0, 0, c - x.shape[1])),
+         "subsample the width too"),
+        (lambda x, c, s: F.pad(x[:, :, :, ::s], (0, 0, 0, 0, 0, c - x.shape[1])),
+         "subsample the height too"),
+        (lambda x, c, s: shortcut(x[:, :, : x.shape[2] // s * s, : x.shape[3] // s * s], c, s),
+         "keeps its last row"),
+        (lambda x, c, s: F.pad(F.interpolate(x, scale_factor=1 / s),
+                               (0, 0, 0, 0, 0, c - x.shape[1])), "keeps its last row"),
     ],
-)
+)  # fmt: skip
 def test_shortcut_a_names_the_mistake(fn, hint: str) -> None:
     with pytest.raises(CheckFailed, match=hint):
         checks.shortcut_a(fn)
@@ -175,11 +308,35 @@ def test_bottleneck_params_accepts_the_solution_and_matches_the_model(capsys) ->
          "its own BatchNorm2d"),
         (lambda a, m, b, p, bn: params(a, m, b, p, bn) - 8 * m * m, "9·mid·mid"),
         (lambda a, m, b, p, bn: float(params(a, m, b, p, bn)) + 0.5, "bottleneck_params"),
+        (lambda a, m, b, p, bn: params(a, m, b, p, bn) - 6 * m * m, "not 3·mid·mid"),
+        (lambda a, m, b, p, bn: params(a, m, b, p, bn) + (2 * b if bn and not p else 0),
+         "no BatchNorm2d either"),
+        (lambda a, m, b, p, bn: params(a, m, b, p, bn) + (2 * b if p and not bn else 0),
+         "not even on the projection"),
     ],
 )  # fmt: skip
 def test_bottleneck_params_names_the_mistake(fn, hint: str) -> None:
     with pytest.raises(CheckFailed, match=hint):
         checks.bottleneck_params(fn)
+
+
+def test_bottleneck_params_accepts_unusual_correct_answers() -> None:
+    checks.bottleneck_params(lambda *args: np.int64(params(*args)))  # NumPy ints are ints
+    # the flags used as 0/1 in the arithmetic
+    checks.bottleneck_params(lambda a, m, b, p, bn: (
+        a * m + 9 * m * m + m * b + bn * 2 * (2 * m + b) + p * (a * b + bn * 2 * b)))  # fmt: skip
+
+
+def test_bottleneck_params_rejects_the_layers_by_their_module_path() -> None:
+    def built(a, m, b, p, bn):  # the whole block, its layers reached by their module paths
+        conv, norm = torch.nn.modules.conv.Conv2d, torch.nn.modules.batchnorm.BatchNorm2d
+        shapes = [(a, m, 1), (m, m, 3), (m, b, 1)] + ([(a, b, 1)] if p else [])
+        layers = [conv(*shape, bias=False) for shape in shapes]
+        layers += [norm(c) for _, c, _ in shapes] if bn else []
+        return sum(x.numel() for layer in layers for x in layer.parameters())
+
+    with pytest.raises(CheckFailed, match="torch.nn.modules.conv.Conv2d"):
+        checks.bottleneck_params(built)
 
 
 def test_bottleneck_params_rejects_building_the_layers() -> None:
