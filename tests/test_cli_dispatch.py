@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from process_helpers import sigint_as_in_a_terminal
 
 from cnnlab import cli
 from cnnlab.cli import COMMANDS, main
@@ -96,13 +97,13 @@ def test_ctrl_c_in_a_real_process_exits_130_and_keeps_the_stored_band() -> None:
     band = ROOT / "cnnlab" / "experiments" / "results" / "filter_visualisation.quick.json"
     before = band.read_bytes() if band.exists() else None
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    # Started from Python: a background shell job would ignore SIGINT (TOOLCHAIN.md).
     proc = subprocess.Popen(
         [sys.executable, "-m", "cnnlab", "experiment", "run", "filter_visualisation"],
         cwd=ROOT,
         env=env,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=sigint_as_in_a_terminal,  # even when the test run itself ignores SIGINT
     )
     time.sleep(4)  # inside the first training run
     proc.send_signal(signal.SIGINT)

@@ -1,9 +1,10 @@
 """Every user error of every command: one line on stderr, no traceback, the documented exit code.
 
 Most cases run in-process through ``cnnlab.cli.main`` (fast); Ctrl-C and SIGTERM need a real
-process, started with ``subprocess.Popen`` (a background shell job would ignore SIGINT, see
-shared/TOOLCHAIN.md). Exit codes (``cnnlab.cli``): 2 bad input, 3 the machine failed, 4 training
-diverged, 130 Ctrl-C, 143 SIGTERM; argparse's own errors exit 2 with its usage lines.
+process, started with ``subprocess.Popen`` and SIGINT's default disposition (a background shell
+job ignores SIGINT, and its children inherit that: see tests/process_helpers.py). Exit codes
+(``cnnlab.cli``): 2 bad input, 3 the machine failed, 4 training diverged, 130 Ctrl-C, 143
+SIGTERM; argparse's own errors exit 2 with its usage lines.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from process_helpers import sigint_as_in_a_terminal
 
 from cnnlab.cli import main
 
@@ -237,6 +239,7 @@ def _start(argv: list[str], marker: str, wait: float) -> tuple[subprocess.Popen,
         [sys.executable, "-m", "cnnlab", *argv],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
+        preexec_fn=sigint_as_in_a_terminal,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
