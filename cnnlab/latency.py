@@ -10,6 +10,7 @@ The model's train/eval mode and the thread count are restored afterwards.
 from __future__ import annotations
 
 import math
+import os
 import statistics
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -17,6 +18,9 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from cnnlab._limits import check_memory
+from cnnlab._validate import as_float, as_int, check_choice
 
 
 @dataclass(frozen=True)
@@ -50,37 +54,59 @@ def measure_latency(
     put in eval mode for the measurement (batch norm uses its running statistics and does not
     update them) and handed back in the mode it came in.
     """
-    if repeats < 1 or warmup < 0 or threads < 1:
-        raise ValueError(
-            f"need repeats >= 1, warmup >= 0, threads >= 1; got {repeats}, {warmup}, {threads}"
-        )
-    if len(input_size) != 3:
-        raise ValueError(f"input_size is (C, H, W), got {tuple(input_size)}")
-    first = next(iter(model.parameters()), None)
-    dev = (
-        torch.device(device)
-        if device is not None
-        else (first.device if first is not None else torch.device("cpu"))
-    )
-    x = torch.zeros(1, *input_size, device=dev)
+    from cnnlab.train import pick_device
+    from cnnlab.train.inputs import describe_forward_failure
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    repeats = as_int(repeats, "repeats", minimum=1)
+    warmup = as_int(warmup, "warmup", minimum=0)
+    threads = as_int(threads, "threads", minimum=1)
+    # torch would start (and allocate for) any number of OpenMP threads: 10**9 aborts Python
+    most = max(os.cpu_count() or 1, torch.get_num_threads())
+    if threads > most:
+        raise ValueError(f"threads must be in 1..{most} (this machine's CPUs), got {threads}")
+    shape = _input_shape(input_size)
+    first = next((p for p in model.parameters() if p.is_floating_point()), None)
+    if device is not None:
+        dev = pick_device(device)
+    else:
+        dev = first.device if first is not None else torch.device("cpu")
+    dtype = first.dtype if first is not None else torch.get_default_dtype()
+    check_memory(math.prod(shape) * dtype.itemsize, f"an input of size {shape}")
+    x = torch.zeros(1, *shape, device=dev, dtype=dtype)
     was_training, old_threads = model.training, torch.get_num_threads()
     times = []
     try:
         torch.set_num_threads(threads)
         model.eval()
         with torch.inference_mode():
-            for _ in range(warmup):
-                model(x)
-            _sync(dev)
-            for _ in range(repeats):
+            for i in range(warmup + repeats):
                 start = time.perf_counter()
-                model(x)
+                if i == 0:  # the first call: a shape or device error names the failing layer
+                    try:
+                        model(x)
+                    except (RuntimeError, IndexError) as exc:
+                        raise describe_forward_failure(model, x, exc, type(model).__name__) from exc
+                else:
+                    model(x)
                 _sync(dev)  # CUDA runs asynchronously: wait for the work, not only its launch
-                times.append(1000 * (time.perf_counter() - start))
+                if i >= warmup:
+                    times.append(1000 * (time.perf_counter() - start))
     finally:
         model.train(was_training)
         torch.set_num_threads(old_threads)
     return Latency(statistics.median(times), tuple(times), tuple(x.shape), threads, str(dev))
+
+
+def _input_shape(input_size: object) -> tuple[int, int, int]:
+    if isinstance(input_size, (str, bytes)) or not isinstance(input_size, Iterable):
+        raise TypeError(f"input_size must be (C, H, W), got {input_size!r}")
+    shape = tuple(input_size)
+    if len(shape) != 3:
+        raise ValueError(f"input_size is (C, H, W), got {shape}")
+    c, h, w = (as_int(v, f"input_size[{i}]", minimum=1) for i, v in enumerate(shape))
+    return c, h, w
 
 
 @dataclass(frozen=True)
@@ -95,7 +121,13 @@ class LatencyFit:
     ratio: Mapping[str, float]
 
     def predict(self, gmac: float) -> float:
-        return self.ms_per_gmac * gmac
+        return self.ms_per_gmac * as_float(gmac, "gmac", minimum=0)
+
+
+def _positive(values: object, name: str) -> dict[str, float]:
+    if not isinstance(values, Mapping):
+        raise TypeError(f"{name} must be a dict {{model: value}}, got {type(values).__name__}")
+    return {n: as_float(v, f"{name}[{n!r}]", minimum=0, exclusive=True) for n, v in values.items()}
 
 
 def fit_latency(gmac: Mapping[str, float], ms: Mapping[str, float]) -> LatencyFit:
@@ -103,11 +135,10 @@ def fit_latency(gmac: Mapping[str, float], ms: Mapping[str, float]) -> LatencyFi
 
     A fit through the origin in log space: every model counts equally whatever its size.
     """
+    gmac, ms = _positive(gmac, "gmac"), _positive(ms, "ms")
     names = list(gmac)
     if not names or set(names) != set(ms):
         raise ValueError("gmac and ms must name the same, non-empty set of models")
-    if any(gmac[n] <= 0 or ms[n] <= 0 for n in names):
-        raise ValueError("multiply-adds and latencies must be positive")
     log_rate = statistics.fmean(math.log(ms[n] / gmac[n]) for n in names)
     rate = math.exp(log_rate)
     return LatencyFit(rate, {n: ms[n] / (rate * gmac[n]) for n in names})
@@ -119,7 +150,18 @@ def pareto_front(rows: Iterable[tuple[str, float, float]]) -> set[str]:
     Row b dominates row a when b costs at most as much and errs at most as much, and is
     strictly better in one of the two. Equal rows do not dominate each other.
     """
-    items = list(rows)
+    if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, Iterable):
+        raise TypeError(f"rows must be a list of (name, cost, error), got {type(rows).__name__}")
+    items = []
+    for i, row in enumerate(rows):
+        if isinstance(row, (str, bytes)) or not isinstance(row, Sequence) or len(row) != 3:
+            raise ValueError(f"rows[{i}] must be (name, cost, error), got {row!r}")
+        cost, err = as_float(row[1], f"rows[{i}] cost"), as_float(row[2], f"rows[{i}] error")
+        items.append((row[0], cost, err))
+    names = [name for name, _, _ in items]
+    if len(set(names)) != len(names):
+        twice = next(n for n in names if names.count(n) > 1)
+        raise ValueError(f"rows name {twice!r} twice: the front is a set of names")
     return {
         name
         for name, cost, err in items
@@ -135,8 +177,13 @@ def course_results(
     from cnnlab.experiments import load_band
     from cnnlab.experiments.registry import get_experiment, list_experiments
 
-    rows = []
-    for name in list_experiments():
+    if not isinstance(metric, str):
+        raise TypeError(f"metric must be a metric name such as 'val_acc', got {metric!r}")
+    names = list_experiments()
+    skip = () if skip is None else (skip,) if isinstance(skip, str) else tuple(skip)
+    skip = {check_choice(s, "experiment", names) for s in skip}
+    rows, found = [], set()
+    for name in names:
         if name in skip:
             continue
         try:
@@ -145,9 +192,15 @@ def course_results(
             continue
         topic = get_experiment(name).topic
         for config, metrics in band["results"].items():
+            found.update(m for m, e in metrics.items() if not isinstance(e["median"], list))
             entry = metrics.get(metric)
             if entry is None or isinstance(entry["median"], list):
                 continue
             label = f"{topic:02d} {name}: {config}"
             rows.append((label, float(entry["median"]), float(entry["min"]), float(entry["max"])))
+    if not rows:  # a typo, or a per-epoch curve: never an empty table
+        raise ValueError(
+            f"no stored {profile} band has a single-number metric {metric!r}; metrics: "
+            f"{', '.join(sorted(found))}"
+        )
     return rows

@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 
 from cnnlab._limits import check_memory, memory_limit
-from cnnlab._validate import as_int, as_pair, check_choice, check_tensor
+from cnnlab._validate import as_float, as_int, as_pair, check_choice, check_tensor
 from cnnlab.shapes import _check_pool_padding, _pool_size_unchecked
 
 __all__ = [
@@ -501,12 +501,18 @@ def batch_statistics(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
     Algorithm 1 divides by m = N·H·W (not m - 1) when it normalises.
     """
+    check_tensor(x, "x", 4, _X4_HINT)
+    _check_float(x)
+    if x.numel() == 0:
+        raise ValueError(f"x is empty (shape {tuple(x.shape)}): no values to take statistics of")
     mean = x.mean(dim=(0, 2, 3))
     var = (x - mean[None, :, None, None]).square().mean(dim=(0, 2, 3))
     return mean, var
 
 
-def _check_bn_input(x: object, num_features: int, needs_batch: bool) -> torch.Tensor:
+def _check_bn_input(
+    x: object, num_features: int, needs_batch: bool, own: torch.Tensor | None
+) -> torch.Tensor:
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"BatchNorm2d expects a torch.Tensor, got {type(x).__name__}")
     if x.dim() != 4:
@@ -521,6 +527,11 @@ def _check_bn_input(x: object, num_features: int, needs_batch: bool) -> torch.Te
         )
     if not x.is_floating_point():
         raise TypeError(f"BatchNorm2d needs a floating-point input, got {x.dtype}: use x.float()")
+    if own is not None and own.device != x.device:
+        raise ValueError(
+            f"x is on {x.device} but BatchNorm2d's parameters are on {own.device}; move both "
+            "to one device"
+        )
     if needs_batch and x.shape[0] * x.shape[2] * x.shape[3] == 1:
         raise ValueError(
             "Expected more than 1 value per channel when training, got input size "
@@ -560,15 +571,34 @@ class BatchNorm2d(torch.nn.Module):
     ) -> None:
         super().__init__()
         self.num_features = as_int(num_features, "num_features", minimum=1)
-        if not isinstance(eps, (int, float)) or isinstance(eps, bool) or eps < 0:
-            raise ValueError(f"eps must be a number >= 0, got {eps!r}")
+        eps = as_float(eps, "eps", minimum=0)
         if momentum is not None and (
             isinstance(momentum, bool) or not isinstance(momentum, (int, float))
         ):
             raise TypeError(f"momentum must be a number or None, got {momentum!r}")
-        self.eps, self.momentum = float(eps), momentum
-        self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
-        self.use_bias = self.affine and bool(bias)
+        if momentum is not None and not 0 <= as_float(momentum, "momentum") <= 1:
+            raise ValueError(f"momentum must be in [0, 1] or None, got {momentum!r}")
+        flags = {"affine": affine, "track_running_stats": track_running_stats, "bias": bias}
+        for name, flag in flags.items():
+            if not isinstance(flag, bool):
+                raise TypeError(f"{name} must be True or False, got {flag!r}")
+        if dtype is float:  # torch's own modules take Python's float as float64
+            dtype = torch.float64
+        if dtype is not None and (
+            not isinstance(dtype, torch.dtype) or not dtype.is_floating_point
+        ):
+            raise TypeError(
+                f"dtype must be a floating torch.dtype such as torch.float32, got {dtype!r}"
+            )
+        if device is not None:
+            from cnnlab.train.devices import pick_device
+
+            device = pick_device(device)
+        # γ, β and the two running statistics, at most 8 bytes an element
+        check_memory(4 * 8 * self.num_features, f"BatchNorm2d({self.num_features})")
+        self.eps, self.momentum = eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        self.use_bias = self.affine and bias
         kw = {"device": device, "dtype": dtype}
         if self.affine:
             self.weight = torch.nn.Parameter(torch.ones(self.num_features, **kw))
@@ -624,8 +654,14 @@ class BatchNorm2d(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         use_batch = self.training or not self.track_running_stats
-        x = _check_bn_input(x, self.num_features, use_batch)
-        if use_batch:
+        own = self.weight if self.weight is not None else self.running_mean
+        x = _check_bn_input(x, self.num_features, use_batch, own)
+        if use_batch and x.numel() == 0:  # as torch: an empty batch passes, statistics untouched
+            mean, var = x.new_zeros(self.num_features), x.new_ones(self.num_features)
+            if self.training and self.track_running_stats:
+                with torch.no_grad():
+                    self.num_batches_tracked.add_(1)
+        elif use_batch:
             mean, var = batch_statistics(x)
             if self.training and self.track_running_stats:
                 count = x.shape[0] * x.shape[2] * x.shape[3]

@@ -6,7 +6,7 @@ and merges the notebook's own sizes, so a wrong type or unknown name fails with 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 PROFILES: tuple[str, ...] = ("quick", "full")
@@ -42,3 +42,14 @@ def resolve_profile(profile: object, sizes: Mapping[str, Mapping[str, Any]]) -> 
                     f"{type(value).__name__} in {other!r}"
                 )
     return chosen
+
+
+def require_sizes(sizes: object, keys: Iterable[str], source: str) -> Mapping[str, Any]:
+    """Return ``sizes`` if it is a mapping holding every one of ``keys``; ``source`` says where
+    such sizes come from (``"get_topic(10).profile_sizes(profile)"``) for the message."""
+    if not isinstance(sizes, Mapping):
+        raise TypeError(f"sizes must be a dict such as {source}, got {type(sizes).__name__}")
+    missing = [k for k in keys if k not in sizes]
+    if missing:
+        raise ValueError(f"sizes lacks {', '.join(map(repr, missing))}: pass {source}")
+    return sizes

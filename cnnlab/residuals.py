@@ -13,6 +13,21 @@ from torch import nn
 from cnnlab._validate import check_tensor
 
 
+def _check_images(model: nn.Module, images: object, name: str = "images") -> torch.Tensor:
+    """``images`` if it is a non-empty, finite float (N, C, H, W) batch of the model's dtype."""
+    from cnnlab.train.inputs import check_image_dtype
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    x = check_tensor(images, name, 4, "N, C, H, W")
+    if x.shape[0] == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(x.shape)})")
+    check_image_dtype(model, x, "the")
+    if x.device.type != "meta" and not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} contain NaN or inf values")
+    return x
+
+
 def _branch_end(block: nn.Module) -> nn.Module:
     """The last module of a block's residual branch: BN for post-, conv for pre-activation."""
     from cnnlab.models.resnet import BasicBlock, Bottleneck, PreActBasicBlock
@@ -30,6 +45,8 @@ def residual_blocks(model: nn.Module) -> list[nn.Module]:
     """The blocks of a :mod:`cnnlab.models.resnet` network (plain or residual), in order."""
     from cnnlab.models.resnet import BasicBlock, Bottleneck, PreActBasicBlock, PreActBottleneck
 
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     kinds = (BasicBlock, Bottleneck, PreActBasicBlock, PreActBottleneck)
     return [m for m in model.modules() if isinstance(m, kinds)]
 
@@ -53,7 +70,9 @@ def branch_ratios(model: nn.Module, images: torch.Tensor) -> list[float]:
     same way, so plain and residual nets compare block by block (He et al. 2015, Fig. 7).
     Runs in eval mode and restores the model's mode.
     """
-    check_tensor(images, "images", 4, "N, C, H, W")
+    from cnnlab.train.inputs import describe_forward_failure
+
+    _check_images(model, images)
     blocks = residual_blocks(model)
     if not blocks:
         raise ValueError(f"{type(model).__name__} has no residual blocks to measure")
@@ -72,7 +91,10 @@ def branch_ratios(model: nn.Module, images: torch.Tensor) -> list[float]:
     was_training = model.training
     model.eval()
     try:
-        model(images)
+        try:
+            model(images)
+        except (RuntimeError, IndexError) as exc:  # a wrong device or size: name the layer
+            raise describe_forward_failure(model, images, exc, type(model).__name__) from exc
         ratios = []
         for i, block in enumerate(blocks):
             identity = _identity(block, inputs[i])

@@ -18,8 +18,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from cnnlab._limits import check_memory
+from cnnlab._validate import as_float, as_int, check_choice
 from cnnlab.data import Dataset
-from cnnlab.models.simple import build_simple_cnn
+from cnnlab.models.simple import _channels, build_simple_cnn
+from cnnlab.profiles import require_sizes
 
 # One row per layer (kernel, 2×2 max-pool after it): 16 -> 16 -> 8 -> 4 -> 4, then gap -> fc.
 TABLE: tuple[tuple[int, bool], ...] = ((3, False), (3, True), (3, True), (3, False))
@@ -41,7 +44,7 @@ SPLITS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
 }
 TREATMENTS = ("BnB", "AnB", "BnB+", "AnB+")
-_CONFIG = re.compile(r"^(AnB|BnB)(\+?)(\d+)$")
+_CONFIG = re.compile(r"(AnB|BnB)(\+?)([1-9][0-9]*)")
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ class Treatment:
 
 def parse_treatment(name: str) -> Treatment:
     """``"AnB3"``, ``"BnB+2"`` ... -> ``Treatment``; a ``ValueError`` for anything else."""
-    m = _CONFIG.match(str(name))
+    m = _CONFIG.fullmatch(name) if isinstance(name, str) else None
     if not m or not 1 <= int(m.group(3)) <= DEPTH:
         raise ValueError(f"{name!r} is not a treatment like 'AnB3' or 'BnB+2' with n in 1..{DEPTH}")
     return Treatment(m.group(1)[0], int(m.group(3)), m.group(2) == "+")
@@ -75,12 +78,17 @@ def yosinski_net(num_classes: int = 5, channels: Sequence[int] = CHANNELS) -> nn
 
     Layer k is ``conv{k}`` -> ``bn{k}`` -> ``relu{k}`` [-> ``pool{k}``]; then gap -> fc.
     """
-    return build_simple_cnn(TABLE, channels, num_classes=num_classes, head="gap")
+    widths = _channels(channels, DEPTH)
+    classes = as_int(num_classes, "num_classes", minimum=1)
+    params = sum(k * k * a * b for (k, _), a, b in zip(TABLE, (3, *widths), widths, strict=False))
+    check_memory(4 * (params + widths[-1] * classes), f"yosinski_net({classes}, {widths})")
+    return build_simple_cnn(TABLE, widths, num_classes=classes, head="gap")
 
 
 def layer_names(n: int) -> tuple[str, ...]:
     """The module names of the first ``n`` layers: ("conv1", "bn1", ..., f"bn{n}")."""
-    if not 0 <= n <= DEPTH:
+    n = as_int(n, "n", minimum=0)
+    if n > DEPTH:
         raise ValueError(f"n must be in 0..{DEPTH}, got {n}")
     return tuple(f"{kind}{k}" for k in range(1, n + 1) for kind in ("conv", "bn"))
 
@@ -88,9 +96,26 @@ def layer_names(n: int) -> tuple[str, ...]:
 def copy_layers(source: nn.Module, target: nn.Module, n: int) -> nn.Module:
     """Copy the first ``n`` layers' weights and BN running statistics of ``source`` into
     ``target`` (cloned tensors: the two nets share nothing); return ``target``."""
+    names = layer_names(n)
+    for what, net in (("source", source), ("target", target)):
+        if not isinstance(net, nn.Module):
+            raise TypeError(f"{what} must be a torch.nn.Module, got {type(net).__name__}")
     own = target.state_dict()
-    for name in layer_names(n):
-        for key, value in source.get_submodule(name).state_dict().items():
+    for name in names:
+        try:
+            layer = source.get_submodule(name)
+        except AttributeError:
+            raise ValueError(
+                f"source has no layer {name!r}: copy_layers copies between yosinski_net()s"
+            ) from None
+        for key, value in layer.state_dict().items():
+            wanted = own.get(f"{name}.{key}")
+            if wanted is None or wanted.shape != value.shape:
+                got = "no such tensor" if wanted is None else f"shape {tuple(wanted.shape)}"
+                raise ValueError(
+                    f"target's {name}.{key} ({got}) cannot take source's of shape "
+                    f"{tuple(value.shape)}: both nets must be yosinski_net()s of the same channels"
+                )
             own[f"{name}.{key}"] = value.detach().clone()
     target.load_state_dict(own)
     return target
@@ -101,7 +126,15 @@ def class_split(data: Dataset, classes: Sequence[str], per_class: int | None = N
 
     ``per_class`` keeps the first that many images of each class ("little data").
     """
-    index = [data.classes.index(c) for c in classes]
+    if not isinstance(data, Dataset):
+        raise TypeError(f"data must be a cnnlab.data.Dataset, got {type(data).__name__}")
+    if isinstance(classes, str) or not isinstance(classes, Sequence) or not classes:
+        raise TypeError(f"classes must be a non-empty list of class names, got {classes!r}")
+    if len(set(classes)) != len(classes):
+        raise ValueError(f"classes names a class twice: {list(classes)}")
+    index = [data.classes.index(check_choice(c, "class", data.classes)) for c in classes]
+    if per_class is not None:
+        per_class = as_int(per_class, "per_class", minimum=1)
     keep = torch.zeros(len(data), dtype=torch.bool)
     labels = torch.full_like(data.labels, -1)
     for new, old in enumerate(index):
@@ -115,14 +148,31 @@ def class_split(data: Dataset, classes: Sequence[str], per_class: int | None = N
 
 def split_data(split: str, part: str, data: Dataset) -> Dataset:
     """Half ``part`` ("A" or "B") of ``split`` ("similar"/"dissimilar") of ``data``."""
-    if split not in SPLITS:
+    a, b = SPLITS[_split(split)]
+    return class_split(data, a if _part(part) == "A" else b)
+
+
+def _split(split: object) -> str:
+    if not isinstance(split, str) or split not in SPLITS:
         raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
-    a, b = SPLITS[split]
-    return class_split(data, a if part == "A" else b)
+    return split
+
+
+def _part(part: object) -> str:
+    if part not in ("A", "B"):
+        raise ValueError(f"part must be 'A' or 'B' (a half of the split), got {part!r}")
+    return part  # type: ignore[return-value]
 
 
 def trainable_counts(model: nn.Module, frozen: Sequence[str]) -> dict[str, int]:
     """{"trainable": ..., "frozen": ...} parameter counts when the modules ``frozen`` are."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if isinstance(frozen, str) or not isinstance(frozen, Sequence):
+        raise TypeError(f"frozen must be a list of module names such as ['conv1'], got {frozen!r}")
+    names = [m for m, _ in model.named_modules() if m] + [p for p, _ in model.named_parameters()]
+    for f in frozen:
+        check_choice(f, "module", names)
     out = {"trainable": 0, "frozen": 0}
     for name, p in model.named_parameters():
         hit = any(name == f or name.startswith(f + ".") for f in frozen)
@@ -131,6 +181,7 @@ def trainable_counts(model: nn.Module, frozen: Sequence[str]) -> dict[str, int]:
 
 
 REGIME_DATA = ("little", "lots")
+TRAIN_KINDS = ("train", "lots", "little")  # "lots" (a regime's amount) is "train"
 REGIME_METHODS = ("frozen", "finetune", "scratch")
 # the seed's table: "very similar" / "very different" dataset -> our two splits
 REGIME_SPLITS = {"similar": "similar", "different": "dissimilar"}
@@ -139,6 +190,11 @@ REGIME_SPLITS = {"similar": "similar", "different": "dissimilar"}
 def regime_configs() -> tuple[str, ...]:
     """``similar-little-frozen``, ... : dataset × amount of data × method (12 configs)."""
     return tuple(f"{s}-{d}-{m}" for s in REGIME_SPLITS for d in REGIME_DATA for m in REGIME_METHODS)
+
+
+SIZE_KEYS = ("image_size", "n_train", "epochs", "batch_size", "lr", "little_per_class",
+             "finetune_lr_scale")  # fmt: skip
+MAX_SEED = (2**63 - 1 - 999) // 1000
 
 
 class TransferLab:
@@ -152,8 +208,12 @@ class TransferLab:
     def __init__(self, sizes: Mapping[str, Any], seed: int = 0, device: object = None) -> None:
         from cnnlab.train import pick_device
 
-        self.sizes = dict(sizes)
-        self.seed = seed
+        self.sizes = dict(require_sizes(sizes, SIZE_KEYS, "get_topic(15).profile_sizes(profile)"))
+        for key in ("n_train", "little_per_class"):
+            as_int(self.sizes[key], f"sizes[{key!r}]", minimum=1)
+        self.seed = as_int(seed, "seed", minimum=0)
+        if self.seed > MAX_SEED:  # fresh() seeds torch with seed·1000 + salt, at most 2**63 - 1
+            raise ValueError(f"seed must be in 0..{MAX_SEED}, got {self.seed}")
         self.device = pick_device(device)
         self._data: dict[tuple[str, str, str], Dataset] = {}
         self._full: dict[str, Dataset] = {}
@@ -161,7 +221,7 @@ class TransferLab:
 
     def data(self, split: str, part: str, kind: str) -> Dataset:
         """Half ``part`` of ``split``: kind "train" (``n_train`` images), "little" or "test"."""
-        key = (split, part, kind)
+        key = (_split(split), _part(part), check_choice(kind, "kind", (*TRAIN_KINDS, "test")))
         if key not in self._data:
             from cnnlab.data import load_dataset
 
@@ -187,7 +247,7 @@ class TransferLab:
 
     def train(self, model: nn.Module, split: str, kind: str = "train", **options: object) -> float:
         """Fit ``model`` on half B (``kind`` "train" or "little"); its test accuracy on B."""
-        return self._fit(model, split, "B", kind, **options)
+        return self._fit(model, split, "B", check_choice(kind, "kind", TRAIN_KINDS), **options)
 
     def _fit(self, model: nn.Module, split: str, part: str, kind: str, **options: object) -> float:
         from cnnlab.train import evaluate, fit
@@ -210,14 +270,17 @@ class TransferLab:
         return float(score["top1"])
 
     def fresh(self, salt: int = 0) -> nn.Module:
-        """A newly initialised net (seeded by the lab's seed and ``salt``)."""
+        """A newly initialised net (seeded by the lab's seed and ``salt``, 0..999)."""
+        salt = as_int(salt, "salt", minimum=0)
+        if salt > 999:
+            raise ValueError(f"salt must be in 0..999, got {salt}")
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed * 1000 + salt)
             return yosinski_net()
 
     def base(self, split: str, part: str) -> nn.Module:
         """baseA or baseB of ``split``, trained once per lab (eval mode; do not train it)."""
-        key = (split, part)
+        key = (_split(split), _part(part))
         if key not in self._base:
             model = self.fresh(salt=0 if part == "A" else 1)
             self._fit(model, split, part, "train")
@@ -241,7 +304,7 @@ class TransferLab:
 
     def regime(self, name: str) -> float:
         """Test accuracy on B of a regime config such as ``"different-little-finetune"``."""
-        dataset, amount, method = name.split("-")
+        dataset, amount, method = check_choice(name, "regime", regime_configs()).split("-")
         split = REGIME_SPLITS[dataset]
         if method == "scratch":
             return self.train(self.fresh(salt=2), split, amount)
@@ -254,6 +317,7 @@ class TransferLab:
 def finetune_options(scale: float, frozen: int = 1) -> dict[str, object]:
     """The fine-tuning recipe as ``TrainConfig`` options: the first ``frozen`` layers frozen
     (the most generic), the other copied layers at ``scale`` × lr, the new head at lr."""
+    scale = as_float(scale, "scale", minimum=0, exclusive=True)
     return {
         "freeze": layer_names(frozen),
         "param_groups": {name: scale for name in layer_names(DEPTH)[2 * frozen :]},

@@ -448,3 +448,412 @@ def test_viz_names_bad_layers_channels_and_targets() -> None:
         viz.saliency(model, x[0], 5)
     with pytest.raises(TypeError, match="x must be a floating-point tensor, got dtype torch.uint8"):
         viz.activations(model, x.to(torch.uint8))
+
+
+# -- topics 10, 11, 14, 15: gradients, residuals, latency, transfer, their widgets, ops BN -----
+# Each attack used to end in a traceback from deep inside (AttributeError, KeyError, torch's
+# RuntimeError, a libgomp abort), a huge allocation or a silently wrong result.
+def _tiny_resnet() -> nn.Module:
+    from cnnlab.experiments.degradation import degradation_model
+
+    torch.manual_seed(0)
+    return degradation_model(8, residual=True, width=2, in_channels=1)
+
+
+def _deep_plain() -> nn.Module:
+    from cnnlab.models.deep_plain import build_deep_plain
+
+    torch.manual_seed(0)
+    return build_deep_plain(depth=2, width=4)
+
+
+def _recorder() -> object:
+    from cnnlab.train import GradNormRecorder
+
+    return GradNormRecorder()
+
+
+def _lab() -> object:
+    from cnnlab.course.manifest import get_topic
+    from cnnlab.transfer import TransferLab
+
+    return TransferLab(get_topic(15).profile_sizes("quick"))
+
+
+def _shapes() -> object:
+    return load_dataset("shapes", "test", n=20, size=16)
+
+
+def _imagenet() -> object:
+    from cnnlab.published.comparing import IMAGENET
+
+    return IMAGENET
+
+
+def _rows() -> tuple:
+    from cnnlab.widgets.model_comparison import comparison_rows
+
+    return comparison_rows(_imagenet(), {"resnet50": (25.6e6, 4.1e9), "vgg16": (138e6, 15.5e9)})
+
+
+_X8 = (4, 1, 8, 8)
+_Y4 = torch.tensor([0, 1, 2, 3])
+_VG_SIZES = {"dataset": "digits", "image_size": 8, "n_train": 16, "depth": 2, "width": 4,
+             "probe_batch": 4, "epochs": 1, "batch_size": 8, "lr": 0.1, "sweep_depth": 2,
+             "sweep_epochs": 1}  # fmt: skip
+
+
+def _latency(**kw: object) -> object:
+    from cnnlab.latency import measure_latency
+
+    return measure_latency(kw.pop("model", nn.Conv2d(3, 2, 3)), kw.pop("size", (3, 8, 8)), **kw)
+
+
+def _call(module: str, name: str, *args: object, **kw: object) -> object:
+    import importlib
+
+    return getattr(importlib.import_module(module), name)(*args, **kw)
+
+
+L, T, G = "cnnlab.latency", "cnnlab.transfer", "cnnlab.gradients"
+VG, DG = "cnnlab.experiments.vanishing_gradients", "cnnlab.experiments.degradation"
+GF, DE = "cnnlab.widgets.gradient_flow", "cnnlab.widgets.degradation_explorer"
+MC, TE = "cnnlab.widgets.model_comparison", "cnnlab.widgets.transfer_explorer"
+
+_ATTACKS = [
+    # cnnlab.latency
+    ("measure_latency model None", lambda: _latency(model=None), TypeError, "model must be"),
+    ("measure_latency size int", lambda: _latency(size=8), TypeError, r"input_size must be \(C, H"),
+    ("measure_latency size 8.5", lambda: _latency(size=(3, 8, 8.5)), TypeError, r"input_size\[2\]"),
+    ("measure_latency size 0", lambda: _latency(size=(0, 8, 8)), ValueError, r"input_size\[0\]"),
+    ("measure_latency size -8", lambda: _latency(size=(3, -8, 8)), ValueError, r"input_size\[1\]"),
+    ("measure_latency size bool", lambda: _latency(size=(3, True, 8)), TypeError, "input_size"),
+    ("measure_latency size huge", lambda: _latency(size=(3, 10**6, 10**6)), ValueError,
+     r"an input of size \(3, 1000000, 1000000\) would need about"),
+    ("measure_latency channels", lambda: _latency(size=(1, 8, 8)), ValueError,
+     r"cannot take input of shape \(1, 1, 8, 8\)"),
+    ("measure_latency repeats str", lambda: _latency(repeats="5"), TypeError, "repeats must be"),
+    ("measure_latency repeats bool", lambda: _latency(repeats=True), TypeError, "repeats must be"),
+    ("measure_latency warmup 0.5", lambda: _latency(warmup=0.5), TypeError, "warmup must be"),
+    ("measure_latency threads 1.5", lambda: _latency(threads=1.5), TypeError, "threads must be"),
+    ("measure_latency threads 1e9", lambda: _latency(threads=10**9), ValueError,
+     r"threads must be in 1\.\.\d+"),
+    ("measure_latency device gpu", lambda: _latency(device="gpu"), ValueError, "device must be"),
+    ("fit_latency None", lambda: _call(L, "fit_latency", None, {}), TypeError, "gmac must be"),
+    ("fit_latency nan", lambda: _call(L, "fit_latency", {"a": math.nan}, {"a": 1.0}),
+     ValueError, r"gmac\['a'\] must be a finite"),
+    ("fit_latency inf", lambda: _call(L, "fit_latency", {"a": 1.0}, {"a": math.inf}),
+     ValueError, r"ms\['a'\] must be a finite"),
+    ("fit_latency str", lambda: _call(L, "fit_latency", {"a": "1"}, {"a": 1.0}), TypeError,
+     r"gmac\['a'\] must be a number"),
+    ("fit_latency bool", lambda: _call(L, "fit_latency", {"a": True}, {"a": 1.0}), TypeError,
+     r"gmac\['a'\] must be a number"),
+    ("LatencyFit.predict -1", lambda: _call(L, "LatencyFit", 2.0, {}).predict(-1), ValueError,
+     "gmac must be a number >= 0"),
+    ("pareto_front None", lambda: _call(L, "pareto_front", None), TypeError, "rows must be"),
+    ("pareto_front str", lambda: _call(L, "pareto_front", "abc"), TypeError, "rows must be"),
+    ("pareto_front short row", lambda: _call(L, "pareto_front", [("a", 1)]), ValueError,
+     r"rows\[0\] must be \(name, cost, error\)"),
+    ("pareto_front nan", lambda: _call(L, "pareto_front", [("a", math.nan, 1), ("b", 1, 1)]),
+     ValueError, r"rows\[0\] cost must be a finite"),
+    ("pareto_front twice", lambda: _call(L, "pareto_front", [("a", 1, 2), ("a", 2, 1)]),
+     ValueError, "rows name 'a' twice"),
+    ("course_results typo", lambda: _call(L, "course_results", "val_accc"), ValueError,
+     r"single-number metric 'val_accc'; metrics: .*val_acc"),
+    ("course_results curve", lambda: _call(L, "course_results", "val_acc_curve"), ValueError,
+     "single-number metric 'val_acc_curve'"),
+    ("course_results metric None", lambda: _call(L, "course_results", None), TypeError,
+     "metric must be"),
+    ("course_results skip typo", lambda: _call(L, "course_results", skip=["latncy"]), ValueError,
+     "unknown experiment 'latncy'"),
+    # cnnlab.transfer
+    ("parse_treatment newline", lambda: _call(T, "parse_treatment", "AnB3\n"), ValueError,
+     "is not a treatment"),
+    ("parse_treatment 03", lambda: _call(T, "parse_treatment", "AnB03"), ValueError,
+     "is not a treatment"),
+    ("yosinski_net huge", lambda: _call(T, "yosinski_net", 10**10), ValueError,
+     r"yosinski_net\(10000000000, .* would need about"),
+    ("layer_names bool", lambda: _call(T, "layer_names", True), TypeError, "n must be an integer"),
+    ("layer_names str", lambda: _call(T, "layer_names", "2"), TypeError, "n must be an integer"),
+    ("layer_names 2.5", lambda: _call(T, "layer_names", 2.5), TypeError, "n must be an integer"),
+    ("copy_layers None", lambda: _call(T, "copy_layers", None, nn.Linear(1, 1), 1), TypeError,
+     "source must be a torch.nn.Module"),
+    ("copy_layers other net", lambda: _call(T, "copy_layers", nn.Sequential(), nn.Sequential(), 1),
+     ValueError, "source has no layer 'conv1'"),
+    ("copy_layers widths", lambda: _call(
+        T, "copy_layers", _call(T, "yosinski_net", channels=(8, 16, 32, 32)),
+        _call(T, "yosinski_net"), 1), ValueError, r"target's conv1.weight \(shape"),
+    ("class_split unknown", lambda: _call(T, "class_split", _shapes(), ["disk", "blob"]),
+     ValueError, "unknown class 'blob'"),
+    ("class_split str", lambda: _call(T, "class_split", _shapes(), "disk"), TypeError,
+     "classes must be a non-empty list"),
+    ("class_split empty", lambda: _call(T, "class_split", _shapes(), []), TypeError,
+     "classes must be a non-empty list"),
+    ("class_split twice", lambda: _call(T, "class_split", _shapes(), ["disk", "disk"]),
+     ValueError, "classes names a class twice"),
+    ("class_split per_class -1", lambda: _call(T, "class_split", _shapes(), ["disk"], -1),
+     ValueError, "per_class must be an integer >= 1"),
+    ("class_split per_class bool", lambda: _call(T, "class_split", _shapes(), ["disk"], True),
+     TypeError, "per_class must be an integer"),
+    ("class_split tuple", lambda: _call(T, "class_split", (torch.zeros(1), _Y4), ["disk"]),
+     TypeError, "data must be a cnnlab.data.Dataset"),
+    ("split_data part C", lambda: _call(T, "split_data", "similar", "C", _shapes()), ValueError,
+     "part must be 'A' or 'B'"),
+    ("split_data split list", lambda: _call(T, "split_data", ["similar"], "A", _shapes()),
+     ValueError, "split must be one of"),
+    ("trainable_counts str", lambda: _call(T, "trainable_counts", _call(T, "yosinski_net"),
+     "conv1"), TypeError, "frozen must be a list"),
+    ("trainable_counts typo", lambda: _call(T, "trainable_counts", _call(T, "yosinski_net"),
+     ["conv9"]), ValueError, "unknown module 'conv9'"),
+    ("finetune_options nan", lambda: _call(T, "finetune_options", math.nan), ValueError,
+     "scale must be a finite"),
+    ("finetune_options -1", lambda: _call(T, "finetune_options", -1), ValueError,
+     "scale must be a positive"),
+    ("finetune_options str", lambda: _call(T, "finetune_options", "0.1"), TypeError,
+     "scale must be a number"),
+    ("TransferLab sizes {}", lambda: _call(T, "TransferLab", {}), ValueError,
+     "sizes lacks 'image_size'.*profile_sizes"),
+    ("TransferLab sizes None", lambda: _call(T, "TransferLab", None), TypeError, "sizes must be"),
+    ("TransferLab seed str", lambda: _call(T, "TransferLab", _lab().sizes, seed="a"), TypeError,
+     "seed must be an integer"),
+    ("TransferLab seed huge", lambda: _call(T, "TransferLab", _lab().sizes, seed=2**70),
+     ValueError, r"seed must be in 0\.\."),
+    ("TransferLab.data kind", lambda: _lab().data("similar", "B", "val"), ValueError,
+     "unknown kind 'val'"),
+    ("TransferLab.data part", lambda: _lab().data("similar", "C", "test"), ValueError,
+     "part must be 'A' or 'B'"),
+    ("TransferLab.train kind", lambda: _lab().train(nn.Linear(1, 1), "similar", "test"),
+     ValueError, "unknown kind 'test'"),
+    ("TransferLab.base part", lambda: _lab().base("similar", "C"), ValueError,
+     "part must be 'A' or 'B'"),
+    ("TransferLab.fresh salt", lambda: _lab().fresh("a"), TypeError, "salt must be an integer"),
+    ("TransferLab.regime method", lambda: _lab().regime("similar-little-bogus"), ValueError,
+     "unknown regime 'similar-little-bogus'"),
+    ("TransferLab.regime None", lambda: _lab().regime(None), ValueError, "unknown regime None"),
+    # cnnlab.residuals
+    ("residual_blocks None", lambda: _call("cnnlab.residuals", "residual_blocks", None),
+     TypeError, "model must be a torch.nn.Module"),
+    ("branch_ratios int", lambda: _call("cnnlab.residuals", "branch_ratios", _tiny_resnet(),
+     torch.ones(*_X8, dtype=torch.long)), TypeError, "images are torch.int64"),
+    ("branch_ratios empty", lambda: _call("cnnlab.residuals", "branch_ratios", _tiny_resnet(),
+     torch.zeros(0, 1, 8, 8)), ValueError, "images is empty"),
+    ("branch_ratios nan", lambda: _call("cnnlab.residuals", "branch_ratios", _tiny_resnet(),
+     torch.full(_X8, math.nan)), ValueError, "images contain NaN or inf"),
+    ("branch_ratios device", lambda: _call("cnnlab.residuals", "branch_ratios", _tiny_resnet(),
+     torch.empty(*_X8, device="meta")), ValueError, "cannot take input of shape"),
+    # cnnlab.gradients
+    ("sigmoid_derivative float", lambda: _call(G, "sigmoid_derivative", 0.5), TypeError,
+     "x must be a torch.Tensor"),
+    ("chain_product bool", lambda: _call(G, "chain_product", True, 3), TypeError,
+     "factors must be a number"),
+    ("chain_product nan", lambda: _call(G, "chain_product", math.nan, 3), ValueError,
+     "factors must be a finite"),
+    ("chain_product str", lambda: _call(G, "chain_product", "0.25", 3), TypeError,
+     "factors must be a number or a list"),
+    ("chain_product list nan", lambda: _call(G, "chain_product", [0.5, math.nan]), ValueError,
+     r"factors\[1\] must be a finite"),
+    ("chain_product list+depth", lambda: _call(G, "chain_product", [0.5], 10), ValueError,
+     "depth is for a single factor"),
+    ("is_layer_weight None", lambda: _call(G, "is_layer_weight", None, None), TypeError,
+     r"is_layer_weight takes \(name, parameter\)"),
+    ("grad_norm_profile model", lambda: _call(G, "grad_norm_profile", None, torch.rand(_X8), _Y4),
+     TypeError, "model must be"),
+    ("grad_norm_profile int", lambda: _call(G, "grad_norm_profile", _deep_plain(),
+     torch.ones(*_X8, dtype=torch.long), _Y4), ValueError, "images must be a float tensor"),
+    ("grad_norm_profile channels", lambda: _call(G, "grad_norm_profile", _deep_plain(),
+     torch.rand(4, 3, 8, 8), _Y4), ValueError, "Layer 'block1.conv'"),
+    ("grad_norm_profile labels float", lambda: _call(G, "grad_norm_profile", _deep_plain(),
+     torch.rand(_X8), _Y4.float()), ValueError, "labels must be an integer tensor"),
+    ("grad_norm_profile labels short", lambda: _call(G, "grad_norm_profile", _deep_plain(),
+     torch.rand(_X8), _Y4[:2]), ValueError, "4 images but 2 labels"),
+    ("grad_norm_profile label 10", lambda: _call(G, "grad_norm_profile", _deep_plain(),
+     torch.rand(_X8), torch.full((4,), 10)), ValueError, r"labels range over 10\.\.10"),
+    ("grad_norm_profile label -100", lambda: _call(G, "grad_norm_profile", _deep_plain(),
+     torch.rand(_X8), torch.full((4,), -100)), ValueError, "class indices start at 0"),
+    ("grad_norm_profile empty", lambda: _call(G, "grad_norm_profile", _deep_plain(),
+     torch.rand(0, 1, 8, 8), _Y4[:0]), ValueError, "grad_norm_profile is empty"),
+    ("grad_norm_profile nan", lambda: _call(G, "grad_norm_profile", _deep_plain(),
+     torch.full(_X8, math.nan), _Y4), ValueError, "images contain NaN or inf"),
+    ("grad_norm_profile no conv", lambda: _call(G, "grad_norm_profile", nn.Sequential(
+        nn.Flatten(), nn.Linear(64, 10)), torch.rand(_X8), _Y4), ValueError,
+     "no trainable convolution weight"),
+    ("grad_norm_profile frozen", lambda: _call(G, "grad_norm_profile",
+     _deep_plain().requires_grad_(False), torch.rand(_X8), _Y4), ValueError,
+     "no trainable convolution weight"),
+    ("recorded_profile dict", lambda: _call(G, "recorded_profile", {"a": [1.0]}), TypeError,
+     "recorder must be a cnnlab.train.GradNormRecorder"),
+    ("profile_in_band None", lambda: _call(G, "profile_in_band", None, "c", "m", [1.0]),
+     TypeError, "band must be a band file"),
+    ("profile_in_band config", lambda: _call(G, "profile_in_band", {"results": {"c": {}}}, "x",
+     "m", [1.0]), ValueError, "the band has no config 'x'; configs: c"),
+    ("profile_in_band metric", lambda: _call(G, "profile_in_band", {"results": {"c": {"m": {}}}},
+     "c", "x", [1.0]), ValueError, "no 'x' for config 'c'; metrics: m"),
+    ("profile_in_band scalar", lambda: _call(G, "profile_in_band",
+     {"results": {"c": {"m": {"min": 1.0, "max": 2.0}}}}, "c", "m", [1.5]), ValueError,
+     "'m' is one number per run, not a per-layer profile"),
+    ("profile_in_band values", lambda: _call(G, "profile_in_band",
+     {"results": {"c": {"m": {"min": [1.0], "max": [2.0]}}}}, "c", "m", ["a"]), TypeError,
+     r"values\[0\] must be a number"),
+    # cnnlab.models.deep_plain
+    ("build_deep_plain depth huge", lambda: _call("cnnlab.models.deep_plain", "build_deep_plain",
+     depth=10**6), ValueError, r"build_deep_plain\(depth=1000000, .* would need about"),
+    ("build_deep_plain width huge", lambda: _call("cnnlab.models.deep_plain", "build_deep_plain",
+     depth=2, width=10**6), ValueError, "width=1000000.* would need about"),
+    ("build_deep_plain classes huge", lambda: _call("cnnlab.models.deep_plain",
+     "build_deep_plain", num_classes=10**10), ValueError, "num_classes=10000000000.* would need"),
+    ("build_deep_plain norm_layer", lambda: _call("cnnlab.models.deep_plain", "build_deep_plain",
+     batch_norm=True, norm_layer="bn"), TypeError, "norm_layer must be a class"),
+    ("init_weights None", lambda: _call("cnnlab.models.deep_plain", "init_weights", None, "he"),
+     TypeError, "model must be a torch.nn.Module"),
+    # cnnlab.experiments.degradation
+    ("parse_config None", lambda: _call(DG, "parse_config", None), ValueError,
+     "config must be plain<depth> or resnet<depth>, got None"),
+    ("parse_config 020", lambda: _call(DG, "parse_config", "plain020"), ValueError,
+     "config must be plain<depth>"),
+    ("parse_config arabic", lambda: _call(DG, "parse_config", "plain\u0662\u0660"), ValueError,
+     "config must be plain<depth>"),
+    ("degradation_model str", lambda: _call(DG, "degradation_model", "20", residual=True),
+     TypeError, "depth must be an integer"),
+    ("degradation_model bool", lambda: _call(DG, "degradation_model", True, residual=True),
+     TypeError, "depth must be an integer"),
+    ("degradation_model huge", lambda: _call(DG, "degradation_model", 6 * 10**6 + 2,
+     residual=True), ValueError, r"degradation_model\(6000002, width=16\) would need about"),
+    ("degradation_model width", lambda: _call(DG, "degradation_model", 8, residual=True, width=0),
+     ValueError, "width must be an integer >= 1"),
+    # cnnlab.experiments.vanishing_gradients
+    ("Spec.depth str", lambda: _call(VG, "spec_of", "relu_he").depth({"depth": "3"}), TypeError,
+     r"sizes\['depth'\] must be an integer"),
+    ("Spec.epochs 0", lambda: _call(VG, "spec_of", "relu_he").epochs({"epochs": 0}), ValueError,
+     r"sizes\['epochs'\] must be an integer >= 1"),
+    ("Spec.depth missing", lambda: _call(VG, "spec_of", "relu_he").depth({}), ValueError,
+     "sizes lacks 'depth'"),
+    ("accuracy no parameters", lambda: _call(VG, "accuracy", nn.Flatten(), torch.rand(_X8),
+     torch.tensor([0, 1])), ValueError, "4 images but 2 labels"),
+    ("accuracy labels 2-D", lambda: _call(VG, "accuracy", _deep_plain(), torch.rand(_X8),
+     _Y4[:, None]), ValueError, "labels must be an integer tensor"),
+    ("accuracy empty", lambda: _call(VG, "accuracy", _deep_plain(), torch.rand(0, 1, 8, 8),
+     _Y4[:0]), ValueError, "accuracy is empty"),
+    ("start_loss batch -1", lambda: _call(VG, "start_loss", _deep_plain(), (torch.rand(_X8), _Y4),
+     -1), ValueError, "batch_size must be an integer >= 1"),
+    ("start_loss None", lambda: _call(VG, "start_loss", _deep_plain(), None, 8), TypeError,
+     "train must be a cnnlab.data.Dataset"),
+    ("start_loss labels", lambda: _call(VG, "start_loss", _deep_plain(), (torch.rand(_X8),
+     _Y4 + 10), 8), ValueError, r"train labels range over 10\.\.13"),
+    ("load_data sizes {}", lambda: _call(VG, "load_data", {}, 0), ValueError, "sizes lacks"),
+    ("probe_config seed str", lambda: _call(VG, "probe_config", "relu_he", "a", _VG_SIZES,
+     (torch.rand(_X8), _Y4)), TypeError, "seed must be an integer"),
+    ("probe_config probe 0", lambda: _call(VG, "probe_config", "relu_he", 0,
+     {**_VG_SIZES, "probe_batch": 0}, (torch.rand(_X8), _Y4)), ValueError,
+     r"sizes\['probe_batch'\] must be an integer >= 1"),
+    ("run_config data", lambda: _call(VG, "run_config", "relu_he", 0, _VG_SIZES, _shapes()),
+     TypeError, r"data must be the \(train, val\) pair"),
+    # widgets
+    ("gradient_flow_state bn str", lambda: _call(GF, "gradient_flow_state", 3, "relu", "he",
+     "no"), TypeError, "batch_norm must be True or False, got 'no'"),
+    ("gradient_flow_state seed", lambda: _call(GF, "gradient_flow_state", 3, seed="a"),
+     TypeError, "seed must be an integer"),
+    ("draw_gradient_flow None", lambda: _call(GF, "draw_gradient_flow", None), TypeError,
+     "state must be a GradientFlowState"),
+    ("band_depths int key", lambda: _call(DE, "band_depths", {"results": {5: {}}}), TypeError,
+     "config names must be strings"),
+    ("degradation_state metric", lambda: _call(DE, "degradation_state",
+     {"results": {"plain8": {}, "resnet8": {}}}, 8), ValueError,
+     "no 'train_error_curve' for plain8"),
+    ("degradation_explorer 200", lambda: _call(DE, "degradation_explorer", 200), ValueError,
+     "no stored band for depth 200"),
+    ("degradation_explorer str", lambda: _call(DE, "degradation_explorer", "20"), TypeError,
+     "depth must be an integer"),
+    ("draw_degradation None", lambda: _call(DE, "draw_degradation", None), TypeError,
+     "state must be a DegradationState"),
+    ("comparison_rows table", lambda: _call(MC, "comparison_rows", None, {}), TypeError,
+     "table must be a cnnlab.published.Table"),
+    ("comparison_rows nan", lambda: _call(MC, "comparison_rows", _imagenet(),
+     {"resnet50": (math.nan, 4e9)}), ValueError, r"costs\['resnet50'\] parameters must be"),
+    ("comparison_rows latency", lambda: _call(MC, "comparison_rows", _imagenet(),
+     {"resnet50": (25e6, 4e9)}, {"resnet50": -3.0}), ValueError,
+     r"latency_ms\['resnet50'\] must be a positive"),
+    ("comparison_rows none", lambda: _call(MC, "comparison_rows", _imagenet(), {}), ValueError,
+     "costs names none of the table's models"),
+    ("comparison_state rows", lambda: _call(MC, "comparison_state", ["resnet50"], "resnet50",
+     "latency"), TypeError, r"rows\[0\] must be a ModelRow"),
+    ("comparison_state empty", lambda: _call(MC, "comparison_state", [], "resnet50", "latency"),
+     ValueError, "rows is empty"),
+    ("ModelRow.value axis", lambda: _rows()[0].value("flops"), ValueError, "unknown axis 'flops'"),
+    ("row_html None", lambda: _call(MC, "row_html", None), TypeError, "row must be a ModelRow"),
+    ("draw_comparison None", lambda: _call(MC, "draw_comparison", None), TypeError,
+     "state must be a ComparisonState"),
+    ("transfer_state treatments None", lambda: _call(TE, "transfer_state", treatments=None),
+     TypeError, "treatments must be a list"),
+    ("transfer_state twice", lambda: _call(TE, "transfer_state", treatments=("BnB", "BnB")),
+     ValueError, "treatments names one twice"),
+    ("transfer_state split list", lambda: _call(TE, "transfer_state", ["similar"]), ValueError,
+     "split must be one of"),
+    ("transfer_state band {}", lambda: _call(TE, "transfer_state", band={}), TypeError,
+     "band must be a 'transfer' band file"),
+    ("transfer_state other band", lambda: _call(TE, "transfer_state", band={"results": {"x": {}}}),
+     ValueError, "the band holds no transfer results"),
+    ("draw_transfer None", lambda: _call(TE, "draw_transfer", None), TypeError,
+     "state must be a TransferState"),
+    # cnnlab.ops: BatchNorm2d and batch_statistics
+    ("BatchNorm2d huge", lambda: ops.BatchNorm2d(10**11), ValueError,
+     r"BatchNorm2d\(100000000000\) would need about"),
+    ("BatchNorm2d eps nan", lambda: ops.BatchNorm2d(3, eps=math.nan), ValueError,
+     "eps must be a finite"),
+    ("BatchNorm2d eps str", lambda: ops.BatchNorm2d(3, eps="1e-5"), TypeError,
+     "eps must be a number"),
+    ("BatchNorm2d momentum 2", lambda: ops.BatchNorm2d(3, momentum=2), ValueError,
+     r"momentum must be in \[0, 1\] or None, got 2"),
+    ("BatchNorm2d momentum nan", lambda: ops.BatchNorm2d(3, momentum=math.nan), ValueError,
+     "momentum must be a finite"),
+    ("BatchNorm2d affine str", lambda: ops.BatchNorm2d(3, affine="no"), TypeError,
+     "affine must be True or False, got 'no'"),
+    ("BatchNorm2d bias None", lambda: ops.BatchNorm2d(3, bias=None), TypeError,
+     "bias must be True or False"),
+    ("BatchNorm2d device gpu", lambda: ops.BatchNorm2d(3, device="gpu"), ValueError,
+     "device must be"),
+    ("BatchNorm2d dtype int", lambda: ops.BatchNorm2d(3, dtype=torch.int64), TypeError,
+     "dtype must be a floating torch.dtype"),
+    ("BatchNorm2d device input", lambda: ops.BatchNorm2d(3)(torch.empty(2, 3, 4, 4,
+     device="meta")), ValueError, "x is on meta but BatchNorm2d's parameters are on cpu"),
+    ("batch_statistics 3-D", lambda: ops.batch_statistics(torch.rand(3, 4, 4)), ValueError,
+     "x must be 4-D"),
+    ("batch_statistics int", lambda: ops.batch_statistics(torch.ones(2, 3, 2, 2,
+     dtype=torch.long)), TypeError, "x must be a floating-point tensor"),
+    ("batch_statistics empty", lambda: ops.batch_statistics(torch.rand(0, 3, 2, 2)), ValueError,
+     "x is empty"),
+    ("batch_statistics list", lambda: ops.batch_statistics([[1.0]]), TypeError,
+     "x must be a torch.Tensor"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("attack", "error", "message"),
+    [pytest.param(fn, err, msg, id=name) for name, fn, err, msg in _ATTACKS],
+)
+def test_topics_10_to_15_name_bad_input(attack: object, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        attack()  # type: ignore[operator]
+
+
+def test_their_valid_input_still_works() -> None:
+    from cnnlab.gradients import chain_product
+    from cnnlab.latency import measure_latency, pareto_front
+    from cnnlab.transfer import TransferLab, layer_names
+
+    assert chain_product(2.0, 10**6) == math.inf  # an overflow is the limit, not an error
+    assert chain_product(torch.tensor(0.5), 2) == 0.25 and chain_product([]) == 1.0
+    assert pareto_front((("a", 1, 2), ("b", 2, 1))) == {"a", "b"}  # any iterable of rows
+    assert layer_names(2.0) == ("conv1", "bn1", "conv2", "bn2")
+    # a float64 model is timed on a float64 input (it failed on float32 zeros)
+    assert measure_latency(nn.Conv2d(3, 2, 3).double(), (3, 8, 8), repeats=1).median_ms > 0
+    lab = _lab()
+    assert isinstance(lab, TransferLab)
+    assert len(lab.data("similar", "B", "lots")) == lab.sizes["n_train"]  # "lots" is "train"
+
+
+def test_batch_norm_of_an_empty_batch_leaves_the_statistics_as_torch_does() -> None:
+    ours, theirs = ops.BatchNorm2d(3), nn.BatchNorm2d(3)
+    for bn in (ours, theirs):
+        assert bn(torch.randn(0, 3, 4, 4)).shape == (0, 3, 4, 4)
+    for name in ("running_mean", "running_var", "num_batches_tracked"):
+        torch.testing.assert_close(getattr(ours, name), getattr(theirs, name))

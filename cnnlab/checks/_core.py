@@ -318,7 +318,7 @@ def call_student(
         kind = "layer" if calls[0].rsplit(".", 1)[-1][:1].isupper() else "function"
         verb = "uses" if kind == "layer" else "calls"
         raise CheckFailed(
-            f"{name} {verb} {calls[0]}, the very {kind} this exercise asks you to implement"
+            f"{name} {verb} {calls[0]}, the library {kind} this exercise replaces"
             + (f": {instead}" if instead else "")
             + f" (found for {call})."
         ) from None

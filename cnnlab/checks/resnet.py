@@ -174,8 +174,8 @@ def _diagnose_projection(
             return  # module_matches explains
         if isinstance(built, BasicBlock):
             fail(
-                f"{name} uses cnnlab.models.resnet.BasicBlock, the very layer this exercise asks "
-                f"you to implement: {_BLOCK_INSTEAD} (found for {ctor})."
+                f"{name} uses cnnlab.models.resnet.BasicBlock, the library layer this exercise "
+                f"replaces: {_BLOCK_INSTEAD} (found for {ctor})."
             )
         owners = {key.split(".")[0] for key, _ in built.named_parameters()}
         if not owners <= set(_BRANCH):

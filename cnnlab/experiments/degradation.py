@@ -16,8 +16,12 @@ epoch's mini-batches), ``branch_ratio`` (‖F(x)‖ / ‖x‖ per block after tr
 
 from __future__ import annotations
 
+import re
+
 import torch
 
+from cnnlab._limits import check_memory
+from cnnlab._validate import as_int
 from cnnlab.experiments.registry import Experiment
 from cnnlab.models.resnet import ResNet
 
@@ -31,9 +35,9 @@ CONFIGS: tuple[str, ...] = tuple(f"plain{d}" for d in PLAIN_DEPTHS) + tuple(
 
 def parse_config(config: str) -> tuple[bool, int]:
     """``"plain20"`` -> ``(False, 20)``, ``"resnet56"`` -> ``(True, 56)``."""
-    for prefix, residual in (("plain", False), ("resnet", True)):
-        if config.startswith(prefix) and config[len(prefix) :].isdigit():
-            return residual, int(config[len(prefix) :])
+    m = re.fullmatch(r"(plain|resnet)([1-9][0-9]*)", config) if isinstance(config, str) else None
+    if m:
+        return m.group(1) == "resnet", int(m.group(2))
     raise ValueError(f"config must be plain<depth> or resnet<depth>, got {config!r}")
 
 
@@ -47,9 +51,16 @@ def degradation_model(
     """
     from cnnlab.models.resnet import build_resnet
 
+    depth = as_int(depth, "depth")
     if depth < 8 or (depth - 2) % 6:
         raise ValueError(f"depth must be 6n + 2 (8, 14, 20, ...), got {depth}")
+    width = as_int(width, "width", minimum=1)
     n = (depth - 2) // 6
+    # float32 weights (two 3×3 convolutions per block at w, 2w, 4w), and Python objects
+    check_memory(
+        4 * 9 * 2 * n * 21 * width * width + 8192 * 3 * n,
+        f"degradation_model({depth}, width={width})", "use a smaller depth or width",
+    )  # fmt: skip
     return build_resnet(
         "basic",
         (n, n, n),

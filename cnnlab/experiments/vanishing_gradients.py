@@ -35,7 +35,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from cnnlab._validate import as_int
 from cnnlab.experiments.registry import Experiment
+from cnnlab.profiles import require_sizes
 from cnnlab.train.callbacks import Callback
 
 TOPIC = 10
@@ -46,6 +48,17 @@ ACTIVATION_CONFIGS = ("sigmoid_default", "sigmoid_glorot", "tanh_glorot", "relu_
 BN_CONFIG = "relu_he_bn"
 SWEEP_CONFIGS = tuple(f"{kind}_lr{lr:g}" for kind in ("plain", "bn") for lr in LRS)
 CONFIGS = ACTIVATION_CONFIGS + (BN_CONFIG,) + SWEEP_CONFIGS
+SIZE_KEYS = ("dataset", "image_size", "n_train", "depth", "width", "probe_batch", "epochs",
+             "batch_size", "lr", "sweep_depth", "sweep_epochs")  # fmt: skip
+
+
+def _sizes(sizes: object) -> Mapping[str, Any]:
+    return require_sizes(sizes, SIZE_KEYS, f"get_topic({TOPIC}).profile_sizes(profile)")
+
+
+def _size(sizes: object, key: str) -> int:
+    return as_int(require_sizes(sizes, (key,), f"get_topic({TOPIC}).profile_sizes(profile)")[key],
+                  f"sizes[{key!r}]", minimum=1)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -60,10 +73,10 @@ class Spec:
     sweep: bool = False
 
     def depth(self, sizes: Mapping[str, Any]) -> int:
-        return int(sizes["sweep_depth"] if self.sweep else sizes["depth"])
+        return _size(sizes, "sweep_depth" if self.sweep else "depth")
 
     def epochs(self, sizes: Mapping[str, Any]) -> int:
-        return int(sizes["sweep_epochs"] if self.sweep else sizes["epochs"])
+        return _size(sizes, "sweep_epochs" if self.sweep else "epochs")
 
 
 def spec_of(config: str) -> Spec:
@@ -124,11 +137,34 @@ class _KeepTrainer(Callback):
 
 def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
     """Top-1 accuracy of ``model`` (eval mode); NaN logits predict class 0, as argmax does."""
-    device = next(model.parameters()).device
+    images, labels = _checked_data(model, (images, labels), "accuracy")
+    device = _device(model)
     model.eval()
     with torch.no_grad():
-        pred = model(images.to(device)).argmax(1).cpu()
-    return float((pred == labels).double().mean())
+        pred = _logits(model, images.to(device)).argmax(1).cpu()
+    return float((pred == labels.cpu()).double().mean())
+
+
+def _checked_data(model: object, data: object, what: str) -> tuple[torch.Tensor, torch.Tensor]:
+    from cnnlab.train.inputs import as_tensors, check_image_dtype
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    images, labels = as_tensors(data, what)
+    check_image_dtype(model, images, what)
+    return images, labels
+
+
+def _device(model: nn.Module) -> torch.device:
+    first = next(iter(model.parameters()), None)
+    return first.device if first is not None else torch.device("cpu")
+
+
+def _logits(model: nn.Module, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    """``model(x)``, checked: a failing layer, non-logits or labels beyond them are named."""
+    from cnnlab.train.inputs import checked_forward
+
+    return checked_forward(model, x, labels, "train")
 
 
 def start_loss(model: nn.Module, train: Any, batch_size: int) -> float:
@@ -137,21 +173,25 @@ def start_loss(model: nn.Module, train: Any, batch_size: int) -> float:
     measured on a copy, so the model's running statistics stay untouched."""
     import copy
 
+    images, labels = _checked_data(model, train, "train")
+    batch_size = as_int(batch_size, "batch_size", minimum=1)
     probe = copy.deepcopy(model).train()
-    device = next(probe.parameters()).device
+    device = _device(probe)
     total = 0.0
     with torch.no_grad():
-        for i in range(0, len(train.labels), batch_size):
-            x = train.images[i : i + batch_size].to(device)
-            y = train.labels[i : i + batch_size].to(device)
-            total += float(nn.functional.cross_entropy(probe(x), y, reduction="sum"))
-    return total / len(train.labels)
+        for i in range(0, len(labels), batch_size):
+            x = images[i : i + batch_size].to(device)
+            y = labels[i : i + batch_size].to(device)
+            out = _logits(probe, x, labels) if i == 0 else probe(x)
+            total += float(nn.functional.cross_entropy(out, y, reduction="sum"))
+    return total / len(labels)
 
 
 def load_data(sizes: Mapping[str, Any], seed: int) -> tuple[Any, Any]:
     """The profile's training and validation sets (seeded split)."""
     from cnnlab.data import load_dataset
 
+    sizes = _sizes(sizes)
     size = sizes["image_size"]
     train = load_dataset(sizes["dataset"], "train", n=sizes["n_train"], size=size, seed=seed)
     val = load_dataset(sizes["dataset"], "val", size=size, seed=seed)
@@ -165,15 +205,18 @@ def probe_config(
     initialisation on the first ``probe_batch`` training images."""
     from cnnlab.gradients import grad_norm_profile
     from cnnlab.models.deep_plain import build_deep_plain
+    from cnnlab.train.inputs import as_tensors
 
     spec = spec_of(config)
+    seed = as_int(seed, "seed", minimum=0)
+    probe = _size(_sizes(sizes), "probe_batch")
+    images, labels = as_tensors(train, "train")
     torch.manual_seed(seed)
     model = build_deep_plain(
         depth=spec.depth(sizes), width=sizes["width"], activation=spec.activation,
-        init=spec.init, batch_norm=spec.batch_norm, in_channels=train.images.shape[1],
+        init=spec.init, batch_norm=spec.batch_norm, in_channels=images.shape[1],
     )  # fmt: skip
-    probe = sizes["probe_batch"]
-    return model, grad_norm_profile(model, train.images[:probe], train.labels[:probe])
+    return model, grad_norm_profile(model, images[:probe], labels[:probe])
 
 
 def run_config(config: str, seed: int, sizes: Mapping[str, Any], data: Any = None) -> Run:
@@ -183,6 +226,10 @@ def run_config(config: str, seed: int, sizes: Mapping[str, Any], data: Any = Non
     from cnnlab.train import GradNormRecorder, fit, pick_device
 
     spec = spec_of(config)
+    seed = as_int(seed, "seed", minimum=0)
+    sizes = _sizes(sizes)
+    if data is not None and (not isinstance(data, (tuple, list)) or len(data) != 2):
+        raise TypeError(f"data must be the (train, val) pair load_data returns, got {data!r:.80}")
     train, val = data or load_data(sizes, seed)
     model, init_profile = probe_config(config, seed, sizes, train)
     start = start_loss(model, train, sizes["batch_size"])

@@ -31,6 +31,7 @@ from collections.abc import Callable
 
 from torch import nn
 
+from cnnlab._limits import check_memory
 from cnnlab._validate import as_int, check_choice
 from cnnlab.models.registry import register
 
@@ -48,6 +49,8 @@ PAPER = (
 
 def init_weights(model: nn.Module, init: str) -> nn.Module:
     """Re-initialise every conv and linear layer of ``model`` in place ("default": untouched)."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     init = check_choice(init, "init", INITS)
     if init == "default":
         return model
@@ -85,9 +88,19 @@ def build_deep_plain(
     init = check_choice(init, "init", INITS)
     if not isinstance(batch_norm, bool):
         raise TypeError(f"batch_norm must be True or False, got {batch_norm!r}")
+    if norm_layer is not None and not callable(norm_layer):
+        raise TypeError(f"norm_layer must be a class such as nn.BatchNorm2d, got {norm_layer!r}")
     make_norm = norm_layer or nn.BatchNorm2d
     blocks: OrderedDict[str, nn.Module] = OrderedDict()
     cin = as_int(in_channels, "in_channels", minimum=1)
+    num_classes = as_int(num_classes, "num_classes", minimum=1)
+    # float32 weights, and about 4 kB of Python objects per block
+    params = 9 * width * (cin + (depth - 1) * width) + width * num_classes
+    check_memory(
+        4 * params + 4096 * depth,
+        f"build_deep_plain(depth={depth}, width={width}, num_classes={num_classes})",
+        "use a smaller depth or width",
+    )  # fmt: skip
     for i in range(1, depth + 1):
         layers: OrderedDict[str, nn.Module] = OrderedDict()
         layers["conv"] = nn.Conv2d(cin, width, 3, padding=1, bias=not batch_norm)
@@ -98,7 +111,7 @@ def build_deep_plain(
         cin = width
     blocks["pool"] = nn.AdaptiveAvgPool2d(1)
     blocks["flatten"] = nn.Flatten()
-    blocks["fc"] = nn.Linear(width, as_int(num_classes, "num_classes", minimum=1))
+    blocks["fc"] = nn.Linear(width, num_classes)
     return init_weights(nn.Sequential(blocks), init)  # type: ignore[return-value]
 
 

@@ -14,9 +14,7 @@ from cnnlab.train.devices import pick_device, resolve_amp
 from cnnlab.train.inputs import (
     as_tensors,
     check_image_dtype,
-    check_label_range,
-    check_logits,
-    describe_forward_failure,
+    checked_forward,
 )
 
 
@@ -56,7 +54,6 @@ def evaluate(
     ks = _topk(topk)
     batch_size = as_int(batch_size, "batch_size", minimum=1)
     check_image_dtype(model, images, "data")
-    name = type(model).__name__
     if device is None:
         first = next(iter(model.parameters()), None)
         dev = first.device if first is not None else torch.device("cpu")
@@ -73,15 +70,8 @@ def evaluate(
             x = images[start : start + batch_size].to(dev)
             y = labels[start : start + batch_size].to(dev)
             with torch.autocast(dev.type, dtype=dtype, enabled=dtype is not None):
-                if start:
-                    out = model(x)
-                else:  # the first batch: a shape error names the layer, labels are checked
-                    try:
-                        out = model(x)
-                    except (RuntimeError, IndexError) as exc:
-                        raise describe_forward_failure(model, x, exc, name) from exc
-                    out = check_logits(out, x.shape[0], name)
-                    check_label_range(labels, out.shape[1], "data", name)
+                # the first batch is checked: a shape error names the layer, labels are checked
+                out = model(x) if start else checked_forward(model, x, labels, "data")
             out = out.float()
             loss_sum += F.cross_entropy(out, y, reduction="sum").to(acc_dtype)
             kmax = min(max(ks), out.shape[1])

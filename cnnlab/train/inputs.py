@@ -140,3 +140,19 @@ def describe_forward_failure(
     return InputShapeError(
         f"model {name!r} cannot take input of shape {tuple(x.shape)}.{where} Cause: {cause}"
     )
+
+
+def checked_forward(
+    model: nn.Module, x: torch.Tensor, labels: torch.Tensor | None = None, what: str = "data"
+) -> torch.Tensor:
+    """``model(x)`` (N, classes), checked: a failing layer, output that is not logits, or labels
+    beyond the outputs are named (``what`` names the labels' source in the message)."""
+    name = type(model).__name__
+    try:
+        out = model(x)
+    except (RuntimeError, IndexError) as exc:
+        raise describe_forward_failure(model, x, exc, name) from exc
+    out = check_logits(out, x.shape[0], name)
+    if labels is not None:
+        check_label_range(labels, out.shape[1], what, name)
+    return out

@@ -30,6 +30,14 @@ def status_html(text: str, ok: bool = False) -> str:
     return f"<span style='color:{colour}'><b>{mark} {html_escape(text)}</b></span>"
 
 
+def check_state(state: object, kind: type, source: str, name: str = "state") -> None:
+    """A draw function's ``state`` must be what ``source`` returns (not None, not a dict)."""
+    if not isinstance(state, kind):
+        raise TypeError(
+            f"{name} must be a {kind.__name__} (from {source}), got {type(state).__name__}"
+        )
+
+
 def int_slider(
     value: int, low: int, high: int, description: str, **kwargs: Any
 ) -> widgets.IntSlider:

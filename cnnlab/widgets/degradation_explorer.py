@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from cnnlab._validate import as_int
-from cnnlab.widgets._base import Explorer
+from cnnlab.widgets._base import Explorer, check_state
 
 METRIC = "train_error_curve"
 
@@ -54,6 +54,8 @@ def band_depths(band: Mapping[str, Any]) -> tuple[int, ...]:
         raise TypeError("band must be a band file (see cnnlab.experiments.load_band)")
     depths = []
     for name in results:
+        if not isinstance(name, str):
+            raise TypeError(f"band's config names must be strings, got {name!r}")
         if name.startswith("plain") and name[5:].isdigit() and f"resnet{name[5:]}" in results:
             depths.append(int(name[5:]))
     return tuple(sorted(depths))
@@ -61,6 +63,9 @@ def band_depths(band: Mapping[str, Any]) -> tuple[int, ...]:
 
 def _curve(band: Mapping[str, Any], config: str) -> Curve:
     entry = band["results"][config]
+    for metric in (METRIC, "train_error"):
+        if metric not in entry:
+            raise ValueError(f"the band has no {metric!r} for {config}: not a degradation band")
     curve = entry[METRIC]
     return Curve(
         config,
@@ -79,6 +84,8 @@ def degradation_state(band: Mapping[str, Any], depth: int) -> DegradationState:
     ``ValueError`` naming the stored depths when ``depth`` has no band.
     """
     depths = band_depths(band)
+    if not depths:
+        raise ValueError("the band holds no plain<d>/resnet<d> pair")
     d = as_int(depth, "depth", minimum=1)
     if d not in depths:
         raise ValueError(
@@ -97,6 +104,7 @@ def degradation_state(band: Mapping[str, Any], depth: int) -> DegradationState:
 def draw_degradation(state: DegradationState) -> Figure:
     """Training error per epoch: the plain and residual bands of ``state.depth``, and the
     shallowest plain net's median as a dotted reference."""
+    check_state(state, DegradationState, "degradation_state")
     fig = plt.figure(figsize=(6.4, 3.4))
     plt.close(fig)  # drawing and saving still work; pyplot will not show it a second time
     ax = fig.subplots()
@@ -135,6 +143,8 @@ class DegradationExplorer(Explorer[DegradationState]):
         depths = band_depths(band)
         if not depths:
             raise ValueError("the band holds no plain<d>/resnet<d> pair")
+        # a clear error for a bad start: the slider would silently clamp 200 to 44, "20" to 20
+        depth = degradation_state(band, depth).depth
         self._band = band
         # step over the stored depths (8, 20, 32, 44), not 6n + 2: every notch has a band
         gap = min((b - a for a, b in zip(depths[:-1], depths[1:], strict=True)), default=6)

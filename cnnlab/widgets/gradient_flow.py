@@ -21,7 +21,7 @@ import torch
 from matplotlib.figure import Figure
 
 from cnnlab._validate import as_int, check_choice
-from cnnlab.widgets._base import ChoiceToggleButtons, Explorer, int_slider
+from cnnlab.widgets._base import ChoiceToggleButtons, Explorer, check_state, int_slider
 
 MAX_DEPTH = 60
 WIDTH = 16
@@ -71,6 +71,9 @@ def gradient_flow_state(
         raise ValueError(f"depth {depth} is more than this explorer draws (at most {MAX_DEPTH})")
     activation = check_choice(activation, "activation", tuple(ACTIVATIONS))
     init = check_choice(init, "init", INITS)
+    if not isinstance(batch_norm, bool):
+        raise TypeError(f"batch_norm must be True or False, got {batch_norm!r}")
+    seed = as_int(seed, "seed", minimum=0)
     images, labels = _batch()
     with torch.random.fork_rng(devices=[]):  # the notebook's random state is left alone
         torch.manual_seed(seed)
@@ -84,6 +87,7 @@ def gradient_flow_state(
 
 def draw_gradient_flow(state: GradientFlowState) -> Figure:
     """Gradient norm per layer, log scale; the sigmoid's 0.25-per-layer bound for reference."""
+    check_state(state, GradientFlowState, "gradient_flow_state")
     fig = plt.figure(figsize=(6.5, 3.2))
     plt.close(fig)  # drawing and saving still work; pyplot will not show it a second time
     ax = fig.subplots()
@@ -105,7 +109,7 @@ class GradientFlowExplorer(Explorer[GradientFlowState]):
     def __init__(self, state: GradientFlowState) -> None:
         from cnnlab.models.deep_plain import ACTIVATIONS, INITS
 
-        self.depth = int_slider(state.depth, 2, MAX_DEPTH, "depth")
+        self.depth = int_slider(state.depth, min(2, state.depth), MAX_DEPTH, "depth")
         self.activation = ChoiceToggleButtons(
             options=list(ACTIVATIONS), value=state.activation, description="activation"
         )

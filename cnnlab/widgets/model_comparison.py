@@ -11,16 +11,17 @@ with that one ringed, and its table row.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import ipywidgets as widgets
 from matplotlib.figure import Figure
 
+from cnnlab._validate import as_float, check_choice
 from cnnlab.figures.comparing import scatter_models
 from cnnlab.published import Table
-from cnnlab.widgets._base import ChoiceDropdown, Explorer
+from cnnlab.widgets._base import ChoiceDropdown, Explorer, check_state
 from cnnlab.widgets._grid import html_escape
 
 AXES = ("multiply-adds", "parameters", "latency")
@@ -43,6 +44,7 @@ class ModelRow:
 
     def value(self, axis: str) -> float | None:
         """This row's x value on ``axis`` (one of :data:`AXES`)."""
+        check_choice(axis, "axis", AXES)
         return {"multiply-adds": self.gmac, "parameters": self.params_m,
                 "latency": self.latency_ms}[axis]  # fmt: skip
 
@@ -54,21 +56,39 @@ def comparison_rows(
 ) -> tuple[ModelRow, ...]:
     """A :class:`ModelRow` per row of ``table`` (``cnnlab.published.comparing.IMAGENET``) whose
     model has ``costs[model] = (parameters, multiply-adds)``, in the table's order."""
-    latency_ms = latency_ms or {}
-    return tuple(
+    if not isinstance(table, Table):
+        raise TypeError(f"table must be a cnnlab.published.Table, got {type(table).__name__}")
+    latency_ms = {} if latency_ms is None else latency_ms
+    for name, value in (("costs", costs), ("latency_ms", latency_ms)):
+        if not isinstance(value, Mapping):
+            raise TypeError(f"{name} must be a dict {{model: ...}}, got {type(value).__name__}")
+    pairs = {}
+    for model, pair in costs.items():
+        if isinstance(pair, (str, bytes)) or not isinstance(pair, Sequence) or len(pair) != 2:
+            raise ValueError(f"costs[{model!r}] must be (parameters, multiply-adds), got {pair!r}")
+        pairs[model] = tuple(
+            as_float(v, f"costs[{model!r}] {what}", minimum=0, exclusive=True)
+            for v, what in zip(pair, ("parameters", "multiply-adds"), strict=True)
+        )
+    times = {m: as_float(v, f"latency_ms[{m!r}]", minimum=0, exclusive=True)
+             for m, v in latency_ms.items()}  # fmt: skip
+    rows = tuple(
         ModelRow(
             r["model"],
             r["label"],
             r["top1"],
             r["top5"],
             r["protocol"],
-            costs[r["model"]][0] / 1e6,
-            costs[r["model"]][1] / 1e9,
-            latency_ms.get(r["model"]),
+            pairs[r["model"]][0] / 1e6,
+            pairs[r["model"]][1] / 1e9,
+            times.get(r["model"]),
         )  # fmt: skip
         for r in table.records()
-        if r["model"] in costs
+        if r["model"] in pairs
     )
+    if not rows:
+        raise ValueError(f"costs names none of the table's models ({table.name!r})")
+    return rows
 
 
 @dataclass(frozen=True)
@@ -88,8 +108,9 @@ class ComparisonState:
 def comparison_state(rows: Sequence[ModelRow], model: str, axis: str) -> ComparisonState:
     """The state for ``model`` on ``axis``; ValueError for an unknown model or axis, or a model
     without a value on that axis (no latency measured)."""
-    if axis not in AXES:
+    if not isinstance(axis, str) or axis not in AXES:
         raise ValueError(f"unknown axis {axis!r}; axes: {', '.join(AXES)}")
+    rows = _rows(rows)
     by_name = {r.model: r for r in rows}
     if model not in by_name:
         raise ValueError(f"unknown model {model!r}; models: {', '.join(by_name)}")
@@ -100,8 +121,20 @@ def comparison_state(rows: Sequence[ModelRow], model: str, axis: str) -> Compari
     return ComparisonState(axis, by_name[model], points)
 
 
+def _rows(rows: object) -> tuple[ModelRow, ...]:
+    if isinstance(rows, (str, bytes)) or not isinstance(rows, Iterable):
+        raise TypeError(f"rows must be a list of ModelRow (comparison_rows), got {rows!r:.80}")
+    rows = tuple(rows)
+    for i, row in enumerate(rows):
+        check_state(row, ModelRow, "comparison_rows", f"rows[{i}]")
+    if not rows:
+        raise ValueError("rows is empty: pass comparison_rows(...) of at least one model")
+    return rows
+
+
 def draw_comparison(state: ComparisonState) -> Figure:
     """Published top-1 error against the axis, every model, the selected one ringed."""
+    check_state(state, ComparisonState, "comparison_state")
     fig = Figure(figsize=(6.0, 3.8), layout="constrained")
     ax = fig.subplots()
     p = state.points
@@ -117,6 +150,7 @@ def draw_comparison(state: ComparisonState) -> Figure:
 
 def row_html(row: ModelRow) -> str:
     """The selected model's table row as a one-row HTML table."""
+    check_state(row, ModelRow, "comparison_rows", "row")
     cells = {
         "model": row.model,
         "top-1 / top-5 error": f"{row.top1} % / {'—' if row.top5 is None else f'{row.top5} %'}",
@@ -174,5 +208,6 @@ def model_comparison_explorer(
         rows = comparison_rows(
             IMAGENET, costs, {m: v["latency_ms"]["median"] for m, v in res.items()}
         )
+    rows = _rows(rows)  # once: a generator would be empty the second time
     comparison_state(rows, model, axis)  # a clear error for a bad start, before any widget
     return ModelComparisonExplorer(rows, model, axis)

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,7 @@ import ipywidgets as widgets
 from matplotlib.figure import Figure
 
 from cnnlab._validate import as_int
-from cnnlab.widgets._base import ChoiceDropdown, Explorer
+from cnnlab.widgets._base import ChoiceDropdown, Explorer, check_state
 
 Band = tuple[float, float, float]
 
@@ -70,24 +70,38 @@ def transfer_state(
         yosinski_net,
     )
 
-    if split not in SPLITS:
+    if not isinstance(split, str) or split not in SPLITS:
         raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
     n = as_int(n, "n", minimum=1)
     if n > DEPTH:
         raise ValueError(f"n must be in 1..{DEPTH} (the net has {DEPTH} conv layers), got {n}")
+    if isinstance(treatments, str):  # one name, not its letters
+        treatments = (treatments,)
+    if not isinstance(treatments, Sequence):
+        raise TypeError(
+            f"treatments must be a list of names such as ('BnB', 'AnB'), got {treatments!r}"
+        )
     chosen = tuple(treatments)
-    unknown = [t for t in chosen if t not in TREATMENTS]
+    unknown = [t for t in chosen if not isinstance(t, str) or t not in TREATMENTS]
     if unknown:
         raise ValueError(f"unknown treatment {unknown[0]!r}; treatments: {', '.join(TREATMENTS)}")
     if not chosen:
         raise ValueError("choose at least one treatment to show")
+    if len(set(chosen)) != len(chosen):
+        raise ValueError(f"treatments names one twice: {list(chosen)}")
     band = _load(profile) if band is None else band
     if band is None:
         raise ValueError(
             f"no stored 'transfer' band for profile {profile!r}: run "
             f"python -m cnnlab experiment run transfer --profile {profile}"
         )
+    if not isinstance(band, Mapping) or not isinstance(band.get("results"), Mapping):
+        raise TypeError("band must be a 'transfer' band file (see cnnlab.experiments.load_band)")
     points = yosinski_points(band, split)
+    if not any(points.values()):  # another experiment's band: nothing to draw, say so
+        raise ValueError(
+            f"the band holds no transfer results (baseB, BnB1, ...) for split {split!r}"
+        )
     rows = tuple((t, b) for t in chosen for m, b in points[t] if m == n)
     base = points["baseB"][0][1] if points["baseB"] else None
     counts = trainable_counts(yosinski_net(), layer_names(n))
@@ -97,6 +111,7 @@ def transfer_state(
 
 def draw_transfer(state: TransferState) -> Figure:
     """The Yosinski plot of the state's split, depth ``n`` shaded."""
+    check_state(state, TransferState, "transfer_state")
     from cnnlab.figures.transfer import plot_yosinski
 
     return plot_yosinski(state.band, state.split, treatments=state.treatments, highlight=state.n)

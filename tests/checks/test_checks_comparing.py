@@ -95,7 +95,7 @@ def test_pareto_front_forbids_the_library() -> None:
     import cnnlab.latency
 
     message = failure(checks.pareto_front, lambda rows: cnnlab.latency.pareto_front(rows))
-    assert "the very function" in message
+    assert "the library function" in message
 
 
 def test_pareto_front_dropping_twins_is_named() -> None:
@@ -217,7 +217,7 @@ def test_pareto_front_forbids_the_library_through_an_alias() -> None:
     def via_getattr(rows):
         return getattr(importlib.import_module("cnnlab.latency"), "pareto_front")(rows)  # noqa: B009
 
-    assert "the very function" in failure(checks.pareto_front, via_getattr)
+    assert "the library function" in failure(checks.pareto_front, via_getattr)
 
 
 # -- new attacks: grouped_conv_mult_adds -------------------------------------------------------

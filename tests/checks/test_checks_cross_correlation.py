@@ -269,14 +269,14 @@ def test_calling_conv2d_is_reported_by_its_name() -> None:
 
     message = failure("corr2d", via_conv2d)
     assert message.startswith(
-        "corr2d calls torch.nn.functional.conv2d, the very function this exercise asks you to "
-        "implement: compute it yourself with loops and slicing"
+        "corr2d calls torch.nn.functional.conv2d, the library function this exercise "
+        "replaces: compute it yourself with loops and slicing"
     )
     assert F.conv2d is torch.conv2d  # restored (F.conv2d and torch.conv2d are one object)
     assert F.conv2d.__name__ == "conv2d" and "blocked" not in repr(F.conv2d)
 
     message = failure("corr2d", lambda X, K: torch.conv2d(X[None, None], K[None, None])[0, 0])
-    assert message.startswith("corr2d calls torch.conv2d, the very function")
+    assert message.startswith("corr2d calls torch.conv2d, the library function")
 
 
 def test_an_imported_alias_and_a_layer_are_reported() -> None:
@@ -297,7 +297,7 @@ def test_an_imported_alias_and_a_layer_are_reported() -> None:
         return layer(X[None, None])[0, 0].detach()
 
     message = failure("corr2d", via_layer)
-    assert message.startswith("corr2d uses torch.nn.Conv2d, the very layer this exercise")
+    assert message.startswith("corr2d uses torch.nn.Conv2d, the library layer this exercise")
     assert "forward" not in vars(nn.LazyConv2d)  # the inherited method was not copied
 
 

@@ -232,7 +232,9 @@ def test_forbidden_library_batch_norm_is_reported() -> None:
             )  # fmt: skip
 
     message = failure(Library)
-    assert message.startswith("batch_norm calls torch.nn.functional.batch_norm, the very function")
+    assert message.startswith(
+        "batch_norm calls torch.nn.functional.batch_norm, the library function"
+    )
     assert "normalise with the batch's mean and variance yourself" in message
 
 

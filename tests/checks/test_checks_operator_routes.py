@@ -91,7 +91,7 @@ def test_the_operator_is_rejected_below_its_python_names(route: str) -> None:
         getattr(checks, name)(fn)
     message = str(info.value)
     assert f"{name} calls {operator}" in message, message
-    assert "the very function this exercise asks you to implement" in message
+    assert "the library function this exercise replaces" in message
 
 
 def test_each_route_computes_the_right_answer_when_allowed() -> None:
