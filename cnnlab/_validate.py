@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
+import os
 from collections.abc import Iterable, Sequence
 
 import torch
@@ -29,6 +30,16 @@ def as_int(value: object, name: str, *, minimum: int | None = None) -> int:
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
     return value
+
+
+def as_threads(value: object, name: str = "threads") -> int:
+    """A CPU thread count for torch, in 1..this machine's CPUs: torch starts (and allocates for)
+    as many OpenMP threads as asked, and a count like 10**9 aborts the Python process."""
+    threads = as_int(value, name, minimum=1)
+    most = max(os.cpu_count() or 1, torch.get_num_threads())
+    if threads > most:
+        raise ValueError(f"{name} must be in 1..{most} (this machine's CPUs), got {threads}")
+    return threads
 
 
 def as_float(

@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnlab._validate import as_float, as_int
+from cnnlab._validate import as_float, as_int, as_threads
 
 
 @dataclass(frozen=True)
@@ -381,7 +381,7 @@ def run_bench(
     lr = as_float(lr, "lr", minimum=0, exclusive=True)
     dev = pick_device(device)
     if threads is not None:
-        threads = as_int(threads, "threads", minimum=1)
+        threads = as_threads(threads)
     old_threads = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)

@@ -10,7 +10,6 @@ The model's train/eval mode and the thread count are restored afterwards.
 from __future__ import annotations
 
 import math
-import os
 import statistics
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -20,7 +19,7 @@ import torch
 from torch import nn
 
 from cnnlab._limits import check_memory
-from cnnlab._validate import as_float, as_int, check_choice
+from cnnlab._validate import as_float, as_int, as_threads, check_choice
 
 
 @dataclass(frozen=True)
@@ -61,11 +60,7 @@ def measure_latency(
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     repeats = as_int(repeats, "repeats", minimum=1)
     warmup = as_int(warmup, "warmup", minimum=0)
-    threads = as_int(threads, "threads", minimum=1)
-    # torch would start (and allocate for) any number of OpenMP threads: 10**9 aborts Python
-    most = max(os.cpu_count() or 1, torch.get_num_threads())
-    if threads > most:
-        raise ValueError(f"threads must be in 1..{most} (this machine's CPUs), got {threads}")
+    threads = as_threads(threads)
     shape = _input_shape(input_size)
     first = next((p for p in model.parameters() if p.is_floating_point()), None)
     if device is not None:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from cnnlab._validate import as_int
+from cnnlab._validate import as_int, as_threads
 from cnnlab.profiles import check_profile
 
 
@@ -28,11 +28,13 @@ def seed_everything(seed: object, threads: object | None = 1) -> int:
     changes the order of float reductions and so the last bits. ``threads=None`` leaves it.
     """
     seed = as_int(seed, "seed", minimum=0)
+    if seed >= 2**64:  # torch's generators take 64 bits; more fails inside torch.manual_seed
+        raise ValueError(f"seed must be below 2**64, got {seed}")
     random.seed(seed)
     np.random.seed(seed % 2**32)  # NumPy's legacy seed takes 32 bits
     torch.manual_seed(seed)
     if threads is not None:
-        torch.set_num_threads(as_int(threads, "threads", minimum=1))
+        torch.set_num_threads(as_threads(threads))
     return seed
 
 

@@ -4,7 +4,9 @@ result or a crash deep inside torch."""
 from __future__ import annotations
 
 import math
+import random
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -857,3 +859,35 @@ def test_batch_norm_of_an_empty_batch_leaves_the_statistics_as_torch_does() -> N
         assert bn(torch.randn(0, 3, 4, 4)).shape == (0, 3, 4, 4)
     for name in ("running_mean", "running_var", "num_batches_tracked"):
         torch.testing.assert_close(getattr(ours, name), getattr(theirs, name))
+
+
+def test_every_thread_count_is_bounded_by_the_machine() -> None:
+    """torch starts as many OpenMP threads as asked: 10**9 would abort the process, not raise."""
+    from cnnlab.bench import run_bench
+    from cnnlab.experiments.runner import run_experiment
+    from cnnlab.latency import measure_latency
+    from cnnlab.session import seed_everything
+
+    before = torch.get_num_threads()
+    calls = {
+        "seed_everything": lambda: seed_everything(0, threads=10**9),
+        "run_bench": lambda: run_bench(["lenet5_modern"], threads=10**9),
+        "run_experiment": lambda: run_experiment("filter_visualisation", threads=10**9),
+        "measure_latency": lambda: measure_latency(torch.nn.Identity(), (1, 2, 2), threads=10**9),
+    }
+    for name, call in calls.items():
+        with pytest.raises(ValueError, match=r"threads must be in 1\.\.\d+ .*got 1000000000"):
+            call()
+        assert torch.get_num_threads() == before, name
+
+
+def test_a_seed_beyond_64_bits_is_a_clear_error() -> None:
+    from cnnlab.session import seed_everything
+
+    with pytest.raises(ValueError, match=r"seed must be below 2\*\*64, got 18446744073709551616"):
+        seed_everything(2**64)
+    state = random.getstate(), np.random.get_state()
+    with torch.random.fork_rng(devices=[]):  # leave the other tests' random state alone
+        assert seed_everything(2**64 - 1, threads=None) == 2**64 - 1
+    random.setstate(state[0])
+    np.random.set_state(state[1])

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from cnnlab._validate import as_int
+from cnnlab._validate import as_int, as_threads
 from cnnlab.experiments.bands import band_path, run_command, summarise
 from cnnlab.experiments.registry import check_metrics, get_experiment
 from cnnlab.profiles import check_profile
@@ -77,7 +77,7 @@ def run_experiment(
     count = experiment.seeds if seeds is None else as_int(seeds, "seeds")
     if not 1 <= count <= MAX_SEEDS:
         raise ValueError(f"seeds must be between 1 and {MAX_SEEDS}, got {count}")
-    threads = as_int(threads, "threads", minimum=1)
+    threads = as_threads(threads)
     if isinstance(configs, str):
         configs = [configs]  # one config, not its letters
     if configs is not None and not configs:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 
 def plot_sigmoid() -> Figure:
@@ -57,6 +58,7 @@ def plot_profile_bands(
             ax.plot(range(1, len(run) + 1), run, "o--", ms=2.5, lw=0.8, color=colour)
     ax.set_yscale("log")
     ax.set_xlabel("conv layer (1 = nearest the input)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layers are whole numbers
     ax.set_ylabel("‖∂loss/∂W‖")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7)

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 
 def plot_flops(
@@ -41,6 +42,7 @@ def plot_branch_ratios(ratios: Mapping[str, Sequence[float]], *, title: str = ""
                 label=label)  # fmt: skip
     ax.axhline(1.0, color="0.6", lw=0.8)
     ax.set_xlabel("block")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # blocks are whole numbers
     ax.set_ylabel("‖F(x)‖ / ‖x‖")
     ax.set_yscale("log")
     ax.legend(fontsize=8)

@@ -19,6 +19,7 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from cnnlab._validate import as_int, check_choice
 from cnnlab.widgets._base import ChoiceToggleButtons, Explorer, check_state, int_slider
@@ -95,6 +96,7 @@ def draw_gradient_flow(state: GradientFlowState) -> Figure:
     bn = " + BN" if state.batch_norm else ""
     ax.semilogy(layers, state.norms, "o-", ms=3, label=f"{state.activation}, {state.init}{bn}")
     ax.set_xlabel("conv layer (1 = nearest the input)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layers are whole numbers
     ax.set_ylabel("‖∂loss/∂W‖")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
